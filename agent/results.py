@@ -1,0 +1,126 @@
+"""The typed results the Python API returns: answers, comparisons, recommendations, briefings.
+
+These are the public contract that the CLI, the briefing job and the evals read. Every written
+result carries its markdown, the ids it cites, the papers it retrieved, the mode that wrote it
+and what it cost.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from store.models import Paper
+
+Mode = Literal["llm", "offline"]
+
+
+class Usage(BaseModel):
+    llm_calls: int = Field(default=0, description="Requests that reached the LLM server")
+    cached_calls: int = Field(default=0, description="Calls answered from the on-disk cache")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="Estimate, when prices are configured")
+
+    def add(self, other: Usage) -> None:
+        self.llm_calls += other.llm_calls
+        self.cached_calls += other.cached_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+
+
+class Source(BaseModel):
+    """One entry of a result's numbered source list: `[n]` in the text cites it."""
+
+    n: int
+    paper_id: str
+    title: str
+    published: date | None = None
+    url: str | None = None
+
+
+class RemovedSentence(BaseModel):
+    """A sentence the verifier removed, and why (kept so a reader can audit it)."""
+
+    sentence: str
+    reason: str
+
+
+class WrittenResult(BaseModel):
+    """What every written result shares."""
+
+    markdown: str = Field(description="The result as Markdown, with its source list")
+    citations: list[str] = Field(default_factory=list, description="Paper ids cited in the text")
+    sources: list[Source] = Field(default_factory=list)
+    retrieved: list[Paper] = Field(default_factory=list, description="Papers the agent retrieved")
+    mode: Mode
+    usage: Usage = Field(default_factory=Usage)
+    removed: list[RemovedSentence] = Field(default_factory=list)
+
+
+class Answer(WrittenResult):
+    question: str
+    thread_id: str | None = None
+    abstained: bool = Field(
+        default=False, description="True when the papers do not cover the question"
+    )
+
+
+class ComparisonRow(BaseModel):
+    paper_id: str
+    title: str
+    problem: str
+    approach: str
+    key_result: str
+    needs_training: bool | None = Field(
+        default=None, description="True/False when the abstract says, None when it does not"
+    )
+    code: str | None = Field(default=None, description="Code repository URL, if any")
+
+
+class Comparison(WrittenResult):
+    query: str | None = None
+    rows: list[ComparisonRow] = Field(default_factory=list)
+    shared: list[str] = Field(default_factory=list, description="What the papers share")
+    differences: list[str] = Field(default_factory=list, description="Where they differ")
+    read_first: str | None = Field(default=None, description="Paper id to read first")
+    read_first_reason: str | None = None
+
+
+class Recommendation(BaseModel):
+    paper: Paper
+    score: float
+    reason: str = Field(description="One sentence tying the paper to the reader's interests")
+    relevance: float
+    recency: float
+    popularity: float
+
+
+class Theme(BaseModel):
+    name: str
+    papers: list[Paper]
+    summary: Comparison
+    takeaways: dict[str, str] = Field(default_factory=dict, description="paper id -> one line")
+
+
+class Briefing(BaseModel):
+    start: date
+    end: date
+    themes: list[Theme] = Field(default_factory=list)
+    picks: list[Recommendation] = Field(default_factory=list)
+    trending: list[Paper] = Field(default_factory=list)
+    updated: list[str] = Field(
+        default_factory=list, description="Ids sent before whose abstract has since changed"
+    )
+    already_sent: list[str] = Field(
+        default_factory=list, description="Ids sent in an earlier briefing, not presented as new"
+    )
+    mode: Mode
+    usage: Usage = Field(default_factory=Usage)
+    markdown: str = ""
+    html: str = ""
+    text: str = ""

@@ -1,0 +1,195 @@
+"""paperbrief's one settings object.
+
+Read, highest priority first, from: keyword arguments, environment variables
+(`PAPERBRIEF_` prefix, `__` between nested names, e.g. `PAPERBRIEF_LLM__MODEL`), the config file
+(`PAPERBRIEF_CONFIG`, else `./paperbrief.toml` when it exists) and the defaults below. The usual
+`OPENAI_BASE_URL`, `OPENAI_API_KEY` and `OPENAI_MODEL` fill the LLM settings that are not set
+otherwise. The README's settings table is checked against these fields by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from store.config import EmbeddingSettings, SearchSettings, SourceSettings, StoreSettings
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "paperbrief"
+
+
+class LLMSettings(BaseModel):
+    mode: Literal["auto", "offline", "llm"] = Field(
+        default="auto",
+        description="offline: the extractive writer, no LLM; llm: always the configured LLM; "
+        "auto: llm when a base URL, model or API key is configured, else offline",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL (OpenAI, vLLM, Ollama, llama.cpp, LM Studio); "
+        "falls back to OPENAI_BASE_URL",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="API key; falls back to OPENAI_API_KEY (local servers need none)"
+    )
+    model: str | None = Field(default=None, description="Chat model name; falls back to OPENAI_MODEL")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature")
+    max_tokens: int = Field(default=1200, ge=1, description="Max tokens per completion")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Attempts per LLM call (429, 5xx, timeouts, connection errors)"
+    )
+    max_retry_seconds: float = Field(
+        default=120.0, gt=0, description="Total seconds one LLM call may spend retrying"
+    )
+    structured_output: Literal["auto", "json_schema", "json_object"] = Field(
+        default="auto",
+        description="How structured replies are requested; auto tries json_schema and falls "
+        "back to json_object when the server rejects it",
+    )
+    cache: bool = Field(default=True, description="Cache LLM responses on disk in the data dir")
+    concurrency: int = Field(default=4, ge=1, description="LLM calls in flight at once")
+    input_cost_per_mtok: float | None = Field(
+        default=None, description="USD per million prompt tokens, for the cost estimate"
+    )
+    output_cost_per_mtok: float | None = Field(
+        default=None, description="USD per million completion tokens, for the cost estimate"
+    )
+
+    @property
+    def configured(self) -> bool:
+        """True when an LLM endpoint is configured (so auto mode uses it)."""
+        return bool(self.base_url or self.model or self.api_key)
+
+    @property
+    def use_llm(self) -> bool:
+        if self.mode == "llm":
+            return True
+        if self.mode == "offline":
+            return False
+        return self.configured
+
+
+class RecommendSettings(BaseModel):
+    relevance_weight: float = Field(
+        default=0.6, ge=0, description="Weight of similarity to interests and liked papers"
+    )
+    recency_weight: float = Field(default=0.25, ge=0, description="Weight of recency")
+    popularity_weight: float = Field(default=0.15, ge=0, description="Weight of upvotes")
+    recency_half_life_days: float = Field(
+        default=14.0, gt=0, description="Age at which the recency score halves"
+    )
+    interests: list[str] = Field(
+        default_factory=list, description="The reader's standing interests (briefing picks)"
+    )
+
+
+class BriefingSettings(BaseModel):
+    picks: int = Field(default=5, ge=0, description="Top picks per briefing")
+    trending: int = Field(default=5, ge=0, description="Most-upvoted papers listed per briefing")
+    max_themes: int = Field(default=12, ge=1, description="Upper bound on themes per briefing")
+    min_theme_similarity: float = Field(
+        default=0.45,
+        ge=-1,
+        le=1,
+        description="Cosine similarity a paper needs to join a theme (higher: more themes)",
+    )
+    title: str = Field(default="paperbrief weekly", description="Briefing title and mail subject")
+
+
+class EmailSettings(BaseModel):
+    smtp_host: str | None = Field(default=None, description="SMTP server host")
+    smtp_port: int | None = Field(
+        default=None, description="SMTP port (default 587 for starttls, 465 for ssl, 25 for none)"
+    )
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="Transport security"
+    )
+    username: str | None = Field(default=None, description="SMTP user")
+    password: SecretStr | None = Field(default=None, description="SMTP password (never logged)")
+    sender: str | None = Field(default=None, description="From address")
+    recipients: list[str] = Field(default_factory=list, description="To addresses")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per SMTP operation")
+
+
+class Settings(BaseSettings):
+    """All of paperbrief's settings; every field documented in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERBRIEF_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the store, caches, chat threads and run artifacts live",
+    )
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
+    briefing: BriefingSettings = Field(default_factory=BriefingSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = config_file_path()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _openai_env_fallbacks(self) -> Settings:
+        if self.llm.base_url is None and os.environ.get("OPENAI_BASE_URL"):
+            self.llm.base_url = os.environ["OPENAI_BASE_URL"]
+        if self.llm.api_key is None and os.environ.get("OPENAI_API_KEY"):
+            self.llm.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
+        if self.llm.model is None and os.environ.get("OPENAI_MODEL"):
+            self.llm.model = os.environ["OPENAI_MODEL"]
+        if self.embedding.provider == "openai":
+            if self.embedding.base_url is None:
+                self.embedding.base_url = self.llm.base_url
+            if self.embedding.api_key is None:
+                self.embedding.api_key = self.llm.api_key
+        self.data_dir = Path(self.data_dir).expanduser()
+        return self
+
+
+def config_file_path() -> Path | None:
+    """The config file in force: `PAPERBRIEF_CONFIG`, else `./paperbrief.toml` if present."""
+    explicit = os.environ.get("PAPERBRIEF_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"PAPERBRIEF_CONFIG={explicit}: no such file")
+        return path
+    local = Path("paperbrief.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and config file, with keyword overrides on top."""
+    return Settings(**overrides)

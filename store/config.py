@@ -1,0 +1,67 @@
+"""Settings of the store side (storage, embeddings, search, sources).
+
+Plain pydantic models; `agent.settings.Settings` nests them and reads env vars and the config
+file, so the store never imports the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class StoreSettings(BaseModel):
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset: an embedded "
+        "store in the data directory",
+    )
+    collection: str = Field(default="papers", description="Chroma collection name")
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["minilm", "openai", "hash"] = Field(
+        default="minilm",
+        description="minilm: bundled all-MiniLM-L6-v2 int8 ONNX (offline); openai: an "
+        "OpenAI-compatible /embeddings endpoint; hash: deterministic hashed bag of words "
+        "(tests and quick experiments, no semantic quality)",
+    )
+    model: str | None = Field(
+        default=None, description="Model name for the openai provider (e.g. text-embedding-3-small)"
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Base URL of the embeddings endpoint (openai provider); falls back to "
+        "OPENAI_BASE_URL",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="API key for the embeddings endpoint; falls back to OPENAI_API_KEY"
+    )
+    batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch")
+    max_tokens: int = Field(default=256, ge=16, le=512, description="Tokens kept per text")
+    threads: int = Field(
+        default=0, ge=0, description="Threads for the ONNX runtime (0: one per core)"
+    )
+
+
+class SearchSettings(BaseModel):
+    candidates: int = Field(
+        default=50, ge=1, description="Candidates taken from each retriever before fusion"
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant")
+    mmr_lambda: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="Relevance weight of the MMR diversity step (1: no diversity)",
+    )
+
+
+class SourceSettings(BaseModel):
+    hf_base_url: str = Field(
+        default="https://huggingface.co",
+        description="Base URL of the Hugging Face Daily Papers API",
+    )
+    http_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request")
+    http_retries: int = Field(default=3, ge=0, description="Retries of a failed HTTP request")
