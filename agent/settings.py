@@ -43,7 +43,9 @@ class LLMSettings(BaseModel):
     api_key: SecretStr | None = Field(
         default=None, description="API key; falls back to OPENAI_API_KEY (local servers need none)"
     )
-    model: str | None = Field(default=None, description="Chat model name; falls back to OPENAI_MODEL")
+    model: str | None = Field(
+        default=None, description="Chat model name; falls back to OPENAI_MODEL"
+    )
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature")
     max_tokens: int = Field(default=1200, ge=1, description="Max tokens per completion")
     timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request")
@@ -193,3 +195,47 @@ def config_file_path() -> Path | None:
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and config file, with keyword overrides on top."""
     return Settings(**overrides)
+
+
+def settings_rows(
+    model: type[BaseModel] = Settings, prefix: str = ""
+) -> list[tuple[str, str, str, str]]:
+    """(env var, type, default, description) for every leaf setting, nested models flattened."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        env = f"{prefix}{name.upper()}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(settings_rows(annotation, prefix=f"{env}__"))
+            continue
+        if field.default_factory is not None:
+            factory = field.default_factory
+            if factory is default_data_dir:
+                default = "$XDG_DATA_HOME/paperbrief or ~/.local/share/paperbrief"
+            else:
+                default = repr(factory())  # type: ignore[call-arg]
+        else:
+            default = repr(field.default)
+        type_name = _type_name(annotation)
+        rows.append((f"PAPERBRIEF_{env}", type_name, default, field.description or ""))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
+    for noise in ("typing.", "pydantic.types.", "pathlib.", "<class '", "'>"):
+        text = text.replace(noise, "")
+    return text
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the fields above."""
+    lines = ["| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for env, type_name, default, description in settings_rows():
+        cell = type_name.replace("|", "\\|")
+        lines.append(f"| `{env}` | {cell} | `{default}` | {description} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_table())

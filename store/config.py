@@ -36,7 +36,7 @@ class EmbeddingSettings(BaseModel):
         "OPENAI_BASE_URL",
     )
     api_key: SecretStr | None = Field(
-        default=None, description="API key for the embeddings endpoint; falls back to OPENAI_API_KEY"
+        default=None, description="API key for the embeddings endpoint; falls back to the LLM key"
     )
     batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch")
     max_tokens: int = Field(default=256, ge=16, le=512, description="Tokens kept per text")
