@@ -65,3 +65,9 @@ class SourceSettings(BaseModel):
     )
     http_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request")
     http_retries: int = Field(default=3, ge=0, description="Retries of a failed HTTP request")
+    http_backoff: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds before the first HTTP retry, doubling per retry (a server's "
+        "Retry-After wins)",
+    )
