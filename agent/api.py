@@ -1,0 +1,234 @@
+"""`PaperBrief`: the public Python API. The CLI, chat, briefing job and evals are its clients.
+
+The constructor wires the parts together once: settings, embedder, Chroma store, searcher and an
+optional LLM, every one of them injectable. Each feature (ingest, search, ask, compare,
+recommend, briefing...) is a method that uses those attributes, so adding one is a method here
+and the module that does the work.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.settings import Settings, load_settings
+from store.chroma import PaperStore
+from store.embeddings import Embedder, make_embedder
+from store.ingest import ProgressCallback, VectorCache, ingest_items
+from store.models import Hit, IngestReport, Paper
+from store.search import Searcher, SearchMode
+
+DateLike = date | str | None
+
+
+class PaperNotFoundError(KeyError):
+    """No stored paper has the requested id."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() wraps the message in quotes.
+        return str(self.args[0]) if self.args else "paper not found"
+
+
+def as_date(value: DateLike, name: str = "date") -> date | None:
+    """A `date` from a `date` or an ISO `YYYY-MM-DD` string; None stays None."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+class PaperBrief:
+    """Reads paper abstracts for you. Start with `ingest` (or `ingest_sample`), then `search`."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: PaperStore | None = None,
+        llm: object | None = None,
+    ) -> None:
+        settings = settings if settings is not None else load_settings()
+        if data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": Path(data_dir).expanduser()})
+        self.settings: Settings = settings
+        self.data_dir: Path = settings.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embedder: Embedder = (
+            embedder if embedder is not None else make_embedder(settings.embedding)
+        )
+        self.store: PaperStore = (
+            store
+            if store is not None
+            else PaperStore.open(
+                settings.store, self.data_dir, self.embedder.name, self.embedder.dim
+            )
+        )
+        self.searcher = Searcher(self.store, self.embedder, settings.search)
+        self.llm = llm
+        self._cache: VectorCache | None = None
+
+    def __repr__(self) -> str:
+        return f"PaperBrief(data_dir={str(self.data_dir)!r}, embedder={self.embedder.name!r})"
+
+    @property
+    def embedding_cache(self) -> VectorCache:
+        """The content-hash embedding cache under the data directory (opened on first use)."""
+        if self._cache is None:
+            from store.embed_cache import EmbeddingCache
+
+            self._cache = EmbeddingCache(self.data_dir / "embeddings.sqlite")
+        return self._cache
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        path_or_url: str | Path,
+        fmt: str | None = None,
+        page_date: DateLike = None,
+        progress: bool | ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Add or update the papers of a file or URL; idempotent, and resumable if interrupted.
+
+        `fmt` is one of `store.sources.FORMATS` (detected when None); `page_date` dates the
+        papers of a Daily Papers page. `progress=True` draws a progress bar on stderr; a callable
+        is called with (written, total) after each batch. Rejected records are listed in the
+        report, never raised; a source that cannot be read at all raises `SourceError`.
+        """
+        from store.sources import load_source
+
+        source = str(path_or_url)
+        items = load_source(
+            source,
+            fmt=fmt,
+            page_date=as_date(page_date, "page_date"),
+            settings=self.settings.sources,
+        )
+        with _progress_for(progress, source) as callback:
+            return ingest_items(
+                items,
+                self.store,
+                self.embedder,
+                source=source,
+                cache=self.embedding_cache,
+                batch_size=self.settings.embedding.batch_size * 4,
+                progress=callback,
+            )
+
+    def ingest_sample(self, progress: bool | ProgressCallback | None = None) -> IngestReport:
+        """Ingest the bundled Hugging Face Daily Papers page (72 papers, 2025-11-06)."""
+        from store.sources import SAMPLE_PAGE_DATE, sample_corpus_path
+
+        return self.ingest(
+            sample_corpus_path(), fmt="hf-page", page_date=SAMPLE_PAGE_DATE, progress=progress
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        since: DateLike = None,
+        until: DateLike = None,
+        *,
+        min_upvotes: int | None = None,
+        has_code: bool | None = None,
+        diverse: bool = False,
+        mode: SearchMode = "hybrid",
+    ) -> list[Hit]:
+        """The k papers that best match `query` (hybrid dense + BM25), best first.
+
+        Filters: published date in [since, until], at least `min_upvotes` upvotes, with
+        (`has_code=True`) or without (`False`) a code link. `diverse=True` spreads the results
+        over different topics (MMR).
+        """
+        return self.searcher.search(
+            query,
+            k=k,
+            since=as_date(since, "since"),
+            until=as_date(until, "until"),
+            min_upvotes=min_upvotes,
+            has_code=has_code,
+            diverse=diverse,
+            mode=mode,
+        )
+
+    def papers(self, since: DateLike = None, until: DateLike = None) -> list[Paper]:
+        """Stored papers published in [since, until] (both optional), oldest first.
+
+        With a date bound, papers without a known date are left out; without bounds they come
+        last.
+        """
+        start, end = as_date(since, "since"), as_date(until, "until")
+        selected = [
+            paper
+            for paper in self.searcher.papers()
+            if (start is None or (paper.published is not None and paper.published >= start))
+            and (end is None or (paper.published is not None and paper.published <= end))
+        ]
+        return sorted(selected, key=lambda p: (p.published is None, p.published or date.min, p.id))
+
+    def paper(self, paper_id: str) -> Paper:
+        """The stored paper with this id; `PaperNotFoundError` (a KeyError) if there is none."""
+        found = self.store.get([paper_id])
+        if not found:
+            raise PaperNotFoundError(
+                f"no paper with id {paper_id!r} in {self.store.location} "
+                f"({self.store.count()} papers stored)"
+            )
+        return found[0]
+
+    def stats(self) -> dict[str, Any]:
+        """What the store holds: counts, date range, sources, model and location."""
+        papers = self.searcher.papers()
+        dates = sorted(p.published for p in papers if p.published is not None)
+        return {
+            "papers": len(papers),
+            "earliest": dates[0].isoformat() if dates else None,
+            "latest": dates[-1].isoformat() if dates else None,
+            "with_code": sum(p.has_code for p in papers),
+            "sources": dict(Counter(p.source for p in papers).most_common()),
+            "embedder": self.embedder.name,
+            "dim": self.embedder.dim,
+            "store": self.store.location,
+            "collection": self.settings.store.collection,
+            "data_dir": str(self.data_dir),
+        }
+
+
+class _progress_for:
+    """Context manager turning `progress=` into a callback; True draws a tqdm bar on stderr."""
+
+    def __init__(self, progress: bool | ProgressCallback | None, source: str) -> None:
+        self._progress = progress
+        self._source = source
+        self._bar: Any = None
+
+    def __enter__(self) -> ProgressCallback | None:
+        if callable(self._progress):
+            return self._progress
+        if not self._progress:
+            return None
+        from tqdm import tqdm
+
+        def update(done: int, total: int) -> None:
+            if self._bar is None:
+                name = Path(self._source).name or self._source
+                self._bar = tqdm(total=total, desc=f"ingest {name}", unit="paper", file=sys.stderr)
+            self._bar.update(done - self._bar.n)
+
+        callback: Callable[[int, int], None] = update
+        return callback
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()

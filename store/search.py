@@ -1,0 +1,203 @@
+"""Hybrid search over the store: dense (Chroma) plus BM25, fused by reciprocal rank, with filters.
+
+Both retrievers see the same filters (date range, minimum upvotes, has code), each takes
+`settings.candidates` candidates, and reciprocal rank fusion (score = sum of 1 / (rrf_k + rank))
+merges them, so neither retriever's score scale matters. An optional MMR step trades relevance
+for variety among the fused candidates. `mode="dense"` and `mode="lexical"` run one retriever
+alone, for measurement.
+
+The BM25 index lives in memory and is rebuilt lazily when the store changes: when its count
+changes, or when this process wrote to it (`PaperStore.generation`). A write by another process
+that keeps the count (a changed abstract on a shared Chroma server) is seen after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+
+from store.chroma import PaperStore, date_key, where_filter
+from store.config import SearchSettings
+from store.embeddings import Embedder
+from store.lexical import BM25Index
+from store.models import Hit, Paper
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The papers as of one store state, with the BM25 index and filter columns over them."""
+
+    key: tuple[int, int]
+    papers: list[Paper]
+    by_id: dict[str, Paper]
+    index: BM25Index
+    published: np.ndarray  # yyyymmdd, 0 when unknown
+    upvotes: np.ndarray  # -1 when unknown
+    has_code: np.ndarray
+
+    @classmethod
+    def build(cls, key: tuple[int, int], papers: list[Paper]) -> _Snapshot:
+        return cls(
+            key=key,
+            papers=papers,
+            by_id={paper.id: paper for paper in papers},
+            index=BM25Index(papers),
+            published=np.array(
+                [date_key(p.published) if p.published else 0 for p in papers], dtype=np.int64
+            ),
+            upvotes=np.array(
+                [p.upvotes if p.upvotes is not None else -1 for p in papers], dtype=np.int64
+            ),
+            has_code=np.array([p.has_code for p in papers], dtype=bool),
+        )
+
+    def allowed(
+        self,
+        since: date | None,
+        until: date | None,
+        min_upvotes: int | None,
+        has_code: bool | None,
+    ) -> np.ndarray | None:
+        """Mask of papers passing the filters, with the same semantics as `where_filter`."""
+        mask = np.ones(len(self.papers), dtype=bool)
+        if since is not None:
+            mask &= self.published >= date_key(since)
+        if until is not None:
+            mask &= (self.published > 0) & (self.published <= date_key(until))
+        if min_upvotes is not None:
+            mask &= (self.upvotes >= 0) & (self.upvotes >= min_upvotes)
+        if has_code is not None:
+            mask &= self.has_code == has_code
+        return mask
+
+
+class Searcher:
+    """Searches one store with one embedder (the store's own)."""
+
+    def __init__(self, store: PaperStore, embedder: Embedder, settings: SearchSettings) -> None:
+        if embedder.name != store.embedder_name:
+            raise ValueError(
+                f"embedder {embedder.name!r} cannot search a store of {store.embedder_name!r}"
+            )
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._snapshot: _Snapshot | None = None
+
+    def _current(self) -> _Snapshot:
+        key = (self.store.generation, self.store.count())
+        if self._snapshot is None or self._snapshot.key != key:
+            self._snapshot = _Snapshot.build(key, self.store.all_papers())
+        return self._snapshot
+
+    def papers(self) -> list[Paper]:
+        """Every stored paper, from the same in-memory snapshot search uses."""
+        return list(self._current().papers)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        since: date | None = None,
+        until: date | None = None,
+        min_upvotes: int | None = None,
+        has_code: bool | None = None,
+        diverse: bool = False,
+        mode: SearchMode = "hybrid",
+    ) -> list[Hit]:
+        """The k best papers for `query` that pass the filters, best first."""
+        if not query.strip():
+            raise ValueError("search query is empty")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if since is not None and until is not None and since > until:
+            raise ValueError(f"since ({since}) is after until ({until})")
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"unknown search mode {mode!r}; expected one of {SEARCH_MODES}")
+        snapshot = self._current()
+        if not snapshot.papers:
+            return []
+        pool = max(self.settings.candidates, k)
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        if mode in ("hybrid", "dense"):
+            query_vector = self.embedder.embed([query])[0]
+            where = where_filter(since, until, min_upvotes, has_code)
+            dense = self.store.query(query_vector, pool, where)
+        if mode in ("hybrid", "lexical"):
+            mask = snapshot.allowed(since, until, min_upvotes, has_code)
+            lexical = snapshot.index.top(query, pool, mask)
+
+        if mode == "dense":
+            ranked = dense
+        elif mode == "lexical":
+            ranked = lexical
+        else:
+            ranked = self._fuse(dense, lexical)
+        dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense, start=1)}
+        lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical, start=1)}
+
+        if diverse and len(ranked) > 1:
+            ranked = self._mmr(ranked, k)
+        ranked = ranked[:k]
+
+        papers = self._papers_for([pid for pid, _ in ranked], snapshot)
+        return [
+            Hit(
+                paper=papers[pid],
+                score=score,
+                dense_rank=dense_rank.get(pid),
+                lexical_rank=lexical_rank.get(pid),
+            )
+            for pid, score in ranked
+            if pid in papers
+        ]
+
+    def _fuse(
+        self, dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        rrf_k = self.settings.rrf_k
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (pid, _) in enumerate(ranking, start=1):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (rrf_k + rank)
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+    def _mmr(self, ranked: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+        """Maximal marginal relevance: each pick maximises
+        lambda * relevance - (1 - lambda) * (highest cosine to a paper already picked),
+        with relevance the retrieval score scaled to [0, 1]."""
+        lam = self.settings.mmr_lambda
+        ids = [pid for pid, _ in ranked]
+        scores = np.array([score for _, score in ranked], dtype=np.float64)
+        low, high = float(scores.min()), float(scores.max())
+        relevance = (scores - low) / (high - low) if high > low else np.ones_like(scores)
+        vectors = self.store.vectors(ids)
+        similarity = vectors @ vectors.T
+        chosen: list[int] = []
+        remaining = list(range(len(ids)))
+        while remaining and len(chosen) < k:
+            if chosen:
+                redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
+            else:
+                redundancy = np.zeros(len(remaining))
+            gain = lam * relevance[remaining] - (1.0 - lam) * redundancy
+            best = remaining[int(np.argmax(gain))]
+            chosen.append(best)
+            remaining.remove(best)
+        return [ranked[i] for i in chosen]
+
+    def _papers_for(self, ids: list[str], snapshot: _Snapshot) -> dict[str, Paper]:
+        found = {pid: snapshot.by_id[pid] for pid in ids if pid in snapshot.by_id}
+        missing = [pid for pid in ids if pid not in found]
+        if missing:
+            # Written by another process since the snapshot: read them from the store.
+            found.update({paper.id: paper for paper in self.store.get(missing)})
+        return found
