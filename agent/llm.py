@@ -1,0 +1,710 @@
+"""The LLM layer: the `ChatLLM` protocol the agent depends on and `OpenAIChat`, its one adapter.
+
+This is the only module that imports `openai`. It owns, for every OpenAI-compatible server
+(OpenAI, vLLM, Ollama, llama.cpp, LM Studio):
+
+- the one retry policy (tenacity; the client itself is built with `max_retries=0`): 429
+  honouring `Retry-After`/`retry-after-ms` (seconds or an HTTP date, capped at
+  `RETRY_AFTER_CAP`), 5xx, timeouts and connection errors are retried with exponential backoff,
+  bounded by `max_attempts` and `max_retry_seconds`; any other 4xx fails at once. Failures
+  surface as `LLMError`, naming the endpoint, the model, why, the attempts and the seconds spent;
+- structured outputs: pydantic models requested with `response_format` `json_schema`, falling
+  back to `json_object` (schema in the system message) when a server rejects `json_schema`,
+  remembered per endpoint for the life of the process; an invalid reply gets one repair attempt;
+- streaming (`on_token`), with `stream_options.include_usage`; a server that ignores it gets its
+  token counts estimated (about 4 characters a token);
+- the disk cache (one JSON file per call under `cache_dir`, keyed by a sha256 of endpoint,
+  model, messages and parameters) and usage accounting (`Usage`: requests that reached the
+  server, cache hits, tokens, cost when prices are configured);
+- a concurrency limit, since the graph calls the LLM from several threads.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+from agent.prompts import render
+from agent.results import Usage
+from agent.settings import LLMSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+RETRY_AFTER_CAP = 60.0
+"""Longest wait a `Retry-After` header can impose on one retry (the total stays bounded by
+`max_retry_seconds`)."""
+CHARS_PER_TOKEN = 4
+"""For estimating tokens when a streaming server sends no usage."""
+CACHE_FORMAT = 1
+"""Bumped when what the cache stores changes, so old entries stop matching."""
+
+StructuredMode = Literal["json_schema", "json_object"]
+
+# Endpoints (base URL, model) that rejected response_format json_schema in this process.
+_JSON_SCHEMA_REJECTED: set[tuple[str, str]] = set()
+_STREAM_OPTIONS_REJECTED: set[tuple[str, str]] = set()
+_CAPABILITIES_LOCK = threading.Lock()
+
+_THINKING = re.compile(r"\A\s*<think>.*?</think>\s*", re.DOTALL)
+_FENCED = re.compile(r"\A\s*```(?:json)?\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
+
+
+class LLMError(Exception):
+    """An LLM call failed; the message says where, why, and after how many attempts."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        base_url: str,
+        model: str,
+        status: int | None = None,
+        body: str | None = None,
+        attempts: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        self.reason = reason
+        self.base_url = base_url
+        self.model = model
+        self.status = status
+        self.body = body
+        self.attempts = attempts
+        self.seconds = seconds
+        where = f"LLM {model!r} at {base_url}"
+        if attempts:
+            plural = "s" if attempts != 1 else ""
+            where += f" failed after {attempts} attempt{plural} in {seconds:.1f} s"
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class ChatResult:
+    text: str
+    usage: Usage
+    cached: bool
+
+
+@dataclass
+class StructuredResult(Generic[T]):
+    value: T
+    usage: Usage
+    cached: bool
+
+
+class ChatLLM(Protocol):
+    """What the agent needs from a chat model."""
+
+    model: str
+
+    def chat(
+        self, messages: list[dict[str, str]], *, on_token: Callable[[str], None] | None = None
+    ) -> ChatResult:
+        """The assistant's reply; with `on_token`, streamed and passed on delta by delta."""
+        ...
+
+    def structured(self, messages: list[dict[str, str]], schema: type[T]) -> StructuredResult[T]:
+        """The reply parsed and validated as `schema`."""
+        ...
+
+
+class _StreamBroken(Exception):
+    """The stream failed after tokens reached `on_token`: retrying would repeat them."""
+
+    def __init__(self, cause: Exception, delivered: int) -> None:
+        self.cause = cause
+        self.delivered = delivered
+        super().__init__(str(cause))
+
+
+class DiskCache:
+    """LLM replies as JSON files, `<dir>/<key[:2]>/<key>.json`; writes are atomic renames."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        path = self._path(key)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            # A torn or foreign file is a miss, not a failure: the call is simply made again.
+            log.warning("ignoring unreadable LLM cache entry %s: %s", path, exc)
+            return None
+        return data if isinstance(data, dict) else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(value, handle)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def retry_after_seconds(headers: Any, now: float | None = None) -> float | None:
+    """The wait a response asks for: `retry-after-ms`, or `Retry-After` in seconds or as a date."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        seconds = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _excerpt(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _status_body(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error")
+        if isinstance(message, dict):
+            message = message.get("message")
+        if isinstance(message, str):
+            return message
+        return json.dumps(body)
+    try:
+        return exc.response.text
+    except Exception:
+        return str(body or exc.message)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 429:
+            # OpenAI answers an exhausted quota with 429 too, but waiting does not help.
+            return exc.code != "insufficient_quota"
+        return exc.status_code >= 500
+    return False
+
+
+def _strip_wrapping(text: str) -> str:
+    """The JSON inside a reply: without a leading <think> block or a ```json fence."""
+    text = _THINKING.sub("", text)
+    fenced = _FENCED.match(text)
+    return fenced.group("body") if fenced else text.strip()
+
+
+def _validation_summary(exc: ValidationError, limit: int = 8) -> str:
+    lines = []
+    for error in exc.errors()[:limit]:
+        location = ".".join(str(part) for part in error["loc"]) or "(root)"
+        lines.append(f"{location}: {error['msg']}")
+    more = len(exc.errors()) - limit
+    if more > 0:
+        lines.append(f"and {more} more")
+    return "; ".join(lines)
+
+
+def _schema_rejected(error: LLMError) -> bool:
+    """Whether a 4xx says the server does not support response_format json_schema."""
+    if error.status not in (400, 415, 422, 501):
+        return False
+    text = (error.body or "").lower()
+    return any(word in text for word in ("response_format", "json_schema", "unsupported"))
+
+
+class OpenAIChat:
+    """`ChatLLM` over any OpenAI-compatible `/chat/completions` endpoint.
+
+    `backoff_base` and `backoff_max` (seconds) shape the exponential backoff between retries;
+    `sleep` is how the wait happens (tests pass a recorder). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        cache_dir: Path | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not settings.model:
+            raise LLMError(
+                "no model configured: set PAPERBRIEF_LLM__MODEL (or OPENAI_MODEL), e.g. "
+                "gpt-4o-mini for OpenAI or llama3.1:8b for Ollama",
+                base_url=settings.base_url or OPENAI_BASE_URL,
+                model="",
+            )
+        self.settings = settings
+        self.model: str = settings.model
+        self.base_url: str = (settings.base_url or OPENAI_BASE_URL).rstrip("/")
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        # Local servers need no key, but the client insists on one.
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "not-needed",
+            timeout=settings.timeout,
+            max_retries=0,
+        )
+        self._cache = DiskCache(cache_dir) if settings.cache and cache_dir is not None else None
+        self._slots = threading.BoundedSemaphore(settings.concurrency)
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings, cache_dir: Path | None = None) -> OpenAIChat:
+        return cls(settings, cache_dir=cache_dir)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> OpenAIChat:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def endpoint(self) -> tuple[str, str]:
+        return (self.base_url, self.model)
+
+    @property
+    def structured_mode(self) -> StructuredMode:
+        """How structured replies are requested from this endpoint now."""
+        if self.settings.structured_output != "auto":
+            return self.settings.structured_output
+        with _CAPABILITIES_LOCK:
+            rejected = self.endpoint in _JSON_SCHEMA_REJECTED
+        return "json_object" if rejected else "json_schema"
+
+    # public calls
+
+    def chat(
+        self, messages: list[dict[str, str]], *, on_token: Callable[[str], None] | None = None
+    ) -> ChatResult:
+        key = self._cache_key("chat", messages)
+        hit = self._cache_get(key)
+        if hit is not None:
+            text = str(hit["text"])
+            if on_token is not None and text:
+                on_token(text)
+            return ChatResult(text=text, usage=Usage(cached_calls=1), cached=True)
+        usage = Usage()
+        if on_token is None:
+            text = self._complete(messages, usage)
+        else:
+            text = self._stream(messages, on_token, usage)
+        self._cache_put(key, {"text": text})
+        return ChatResult(text=text, usage=usage, cached=False)
+
+    def structured(self, messages: list[dict[str, str]], schema: type[T]) -> StructuredResult[T]:
+        json_schema = schema.model_json_schema()
+        key = self._cache_key("structured", messages, schema=json_schema)
+        hit = self._cache_get(key)
+        if hit is not None:
+            try:
+                value = schema.model_validate_json(str(hit["text"]))
+            except ValidationError:
+                value = None  # written by an older version of the model: call again
+            if value is not None:
+                return StructuredResult(value=value, usage=Usage(cached_calls=1), cached=True)
+        usage = Usage()
+        text = self._structured_request(messages, schema, json_schema, usage)
+        try:
+            value = self._parse(text, schema)
+        except ValidationError as first:
+            log.info("%s reply invalid (%s); asking once for a repair", schema.__name__, first)
+            repair = render(
+                "repair_json",
+                schema_name=schema.__name__,
+                error=_validation_summary(first),
+                reply=text,
+                schema=json.dumps(json_schema, indent=2),
+            )
+            repair_messages = [*messages, {"role": "user", "content": repair}]
+            text = self._structured_request(repair_messages, schema, json_schema, usage)
+            try:
+                value = self._parse(text, schema)
+            except ValidationError as second:
+                raise LLMError(
+                    f"the reply does not match schema {schema.__name__} even after one repair "
+                    f"attempt: {_validation_summary(second)}; reply was: {_excerpt(text, 200)}",
+                    base_url=self.base_url,
+                    model=self.model,
+                ) from second
+        self._cache_put(key, {"text": value.model_dump_json()})
+        return StructuredResult(value=value, usage=usage, cached=False)
+
+    def list_models(self) -> list[str] | None:
+        """Model ids the server lists, or None when it has no `/models` route. One attempt."""
+        start = time.monotonic()
+        try:
+            return [model.id for model in self._client.models.list()]
+        except openai.NotFoundError:
+            return None
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            raise self._error(exc, attempts=1, seconds=time.monotonic() - start) from exc
+
+    # requests
+
+    def _complete(
+        self,
+        messages: list[dict[str, str]],
+        usage: Usage,
+        response_format: dict[str, Any] | None = None,
+    ) -> str:
+        def request() -> str:
+            completion = self._client.chat.completions.create(
+                model=self.model,
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+                response_format=response_format  # type: ignore[arg-type]
+                if response_format is not None
+                else openai.omit,
+            )
+            text = ""
+            if completion.choices:
+                text = completion.choices[0].message.content or ""
+            if completion.usage is not None:
+                self._count(
+                    usage, completion.usage.prompt_tokens, completion.usage.completion_tokens
+                )
+            else:
+                self._estimate(usage, messages, text)
+            return text
+
+        return self._with_retries(request, usage)
+
+    def _stream(
+        self, messages: list[dict[str, str]], on_token: Callable[[str], None], usage: Usage
+    ) -> str:
+        with _CAPABILITIES_LOCK:
+            ask_usage = self.endpoint not in _STREAM_OPTIONS_REJECTED
+
+        def request() -> str:
+            parts: list[str] = []
+            reported: tuple[int, int] | None = None
+            stream = self._client.chat.completions.create(
+                model=self.model,
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+                stream=True,
+                stream_options={"include_usage": True} if ask_usage else openai.omit,
+            )
+            with stream:
+                try:
+                    for chunk in stream:
+                        if chunk.usage is not None:
+                            reported = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                        for choice in chunk.choices:
+                            delta = choice.delta.content if choice.delta else None
+                            if delta:
+                                parts.append(delta)
+                                on_token(delta)
+                except openai.APIError as exc:
+                    if parts:
+                        raise _StreamBroken(exc, len(parts)) from exc
+                    raise
+            text = "".join(parts)
+            if reported is not None:
+                self._count(usage, *reported)
+            else:
+                self._estimate(usage, messages, text)
+            return text
+
+        try:
+            return self._with_retries(request, usage)
+        except LLMError as error:
+            if ask_usage and error.status == 400 and "stream_options" in (error.body or ""):
+                with _CAPABILITIES_LOCK:
+                    _STREAM_OPTIONS_REJECTED.add(self.endpoint)
+                log.info("%s rejects stream_options; streaming without usage", self.base_url)
+                return self._stream(messages, on_token, usage)
+            raise
+
+    def _structured_request(
+        self,
+        messages: list[dict[str, str]],
+        schema: type[BaseModel],
+        json_schema: dict[str, Any],
+        usage: Usage,
+    ) -> str:
+        mode = self.structured_mode
+        if mode == "json_schema":
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": re.sub(r"[^a-zA-Z0-9_-]", "_", schema.__name__)[:64],
+                    "schema": json_schema,
+                    # Strict mode needs every field required and no defaults, which pydantic
+                    # models with defaults do not give; validation plus one repair covers it.
+                    "strict": False,
+                },
+            }
+            try:
+                return self._complete(messages, usage, response_format)
+            except LLMError as error:
+                if self.settings.structured_output != "auto" or not _schema_rejected(error):
+                    raise
+                with _CAPABILITIES_LOCK:
+                    _JSON_SCHEMA_REJECTED.add(self.endpoint)
+                log.warning(
+                    "%s rejected response_format json_schema (%s); using json_object from now on",
+                    self.base_url,
+                    _excerpt(error.body or "", 120),
+                )
+        instruction = render(
+            "json_object_schema",
+            schema_name=schema.__name__,
+            schema=json.dumps(json_schema, indent=2),
+        )
+        return self._complete(
+            _with_system_note(messages, instruction), usage, {"type": "json_object"}
+        )
+
+    @staticmethod
+    def _parse(text: str, schema: type[T]) -> T:
+        return schema.model_validate_json(_strip_wrapping(text))
+
+    # retries
+
+    def _with_retries(self, request: Callable[[], str], usage: Usage) -> str:
+        attempts = 0
+        start = time.monotonic()
+
+        def attempt() -> str:
+            nonlocal attempts
+            attempts += 1
+            try:
+                with self._slots:
+                    result = request()
+            except openai.APIConnectionError as exc:
+                # A refused connection never reached the server; a timeout did.
+                if isinstance(exc, openai.APITimeoutError):
+                    usage.llm_calls += 1
+                raise
+            except (openai.APIStatusError, _StreamBroken):
+                usage.llm_calls += 1
+                raise
+            usage.llm_calls += 1
+            return result
+
+        retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.settings.max_attempts)
+            | stop_before_delay(self.settings.max_retry_seconds),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _StreamBroken as broken:
+            raise LLMError(
+                f"the stream broke after {broken.delivered} tokens were delivered "
+                f"(not retried, so no token is repeated): {broken.cause}",
+                base_url=self.base_url,
+                model=self.model,
+                attempts=attempts,
+                seconds=time.monotonic() - start,
+            ) from broken
+        except (openai.APIConnectionError, openai.APIStatusError, openai.APIError) as exc:
+            raise self._error(exc, attempts, time.monotonic() - start) from exc
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
+            asked = retry_after_seconds(exc.response.headers)
+            if asked is not None:
+                return min(asked, RETRY_AFTER_CAP)
+        backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
+        # Jitter spreads the retries of parallel calls that failed together.
+        return backoff * random.uniform(0.5, 1.0)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        log.warning(
+            "LLM %r at %s: %s; retry %d/%d in %.2f s",
+            self.model,
+            self.base_url,
+            _describe(exc),
+            state.attempt_number,
+            self.settings.max_attempts - 1,
+            state.upcoming_sleep,
+        )
+
+    def _error(self, exc: BaseException, attempts: int, seconds: float) -> LLMError:
+        status: int | None = None
+        body: str | None = None
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            body = _status_body(exc)
+            reason = f"HTTP {status}: {_excerpt(body)}"
+            hint = _status_hint(status, self.model, exc)
+            if hint:
+                reason += f" ({hint})"
+            if status == 429:
+                asked = retry_after_seconds(exc.response.headers)
+                if asked is not None and attempts < self.settings.max_attempts:
+                    reason += (
+                        f"; the server asked to wait {asked:.0f} s, beyond the retry budget "
+                        f"(max_retry_seconds={self.settings.max_retry_seconds:g})"
+                    )
+        elif isinstance(exc, openai.APITimeoutError):
+            reason = (
+                f"no reply within {self.settings.timeout:g} s (raise PAPERBRIEF_LLM__TIMEOUT "
+                "for slow local models)"
+            )
+        elif isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            detail = f"{cause}" if cause else exc.message
+            if "refused" in detail.lower() or "connect" in detail.lower():
+                reason = f"connection refused ({detail}): is the server running at {self.base_url}?"
+            else:
+                reason = f"connection failed: {detail}"
+        else:
+            reason = str(exc)
+        return LLMError(
+            reason,
+            base_url=self.base_url,
+            model=self.model,
+            status=status,
+            body=body,
+            attempts=attempts,
+            seconds=seconds,
+        )
+
+    # usage and cache
+
+    def _count(self, usage: Usage, prompt_tokens: int, completion_tokens: int) -> None:
+        usage.prompt_tokens += prompt_tokens
+        usage.completion_tokens += completion_tokens
+        input_price = self.settings.input_cost_per_mtok
+        output_price = self.settings.output_cost_per_mtok
+        if input_price is not None or output_price is not None:
+            cost = (
+                prompt_tokens * (input_price or 0.0) + completion_tokens * (output_price or 0.0)
+            ) / 1_000_000
+            usage.cost_usd = (usage.cost_usd or 0.0) + cost
+
+    def _estimate(self, usage: Usage, messages: list[dict[str, str]], text: str) -> None:
+        prompt_chars = sum(len(m.get("content") or "") for m in messages)
+        self._count(
+            usage,
+            math.ceil(prompt_chars / CHARS_PER_TOKEN),
+            math.ceil(len(text) / CHARS_PER_TOKEN),
+        )
+
+    def _cache_key(self, kind: str, messages: list[dict[str, str]], **extra: Any) -> str:
+        material = {
+            "format": CACHE_FORMAT,
+            "kind": kind,
+            "base_url": self.base_url,
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+            **extra,
+        }
+        encoded = json.dumps(material, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()
+
+    def _cache_get(self, key: str) -> dict[str, Any] | None:
+        return self._cache.get(key) if self._cache is not None else None
+
+    def _cache_put(self, key: str, value: dict[str, Any]) -> None:
+        if self._cache is None:
+            return
+        try:
+            self._cache.put(key, value)
+        except OSError as exc:
+            # The answer is good; failing to remember it must not lose it.
+            log.warning("could not write the LLM cache in %s: %s", self._cache.directory, exc)
+
+
+def _with_system_note(messages: list[dict[str, str]], note: str) -> list[dict[str, str]]:
+    """`note` appended to the first system message (or as one): some chat templates accept
+    only one system message, and only first."""
+    if messages and messages[0].get("role") == "system":
+        first = {**messages[0], "content": f"{messages[0].get('content', '')}\n\n{note}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": note}, *messages]
+
+
+def _status_hint(status: int, model: str, exc: openai.APIStatusError) -> str | None:
+    if status == 401:
+        return "check PAPERBRIEF_LLM__API_KEY or OPENAI_API_KEY"
+    if status == 403:
+        return "the API key may not use this model"
+    if status == 404:
+        return (
+            f"model {model!r} not found or wrong base URL: check PAPERBRIEF_LLM__MODEL and "
+            "PAPERBRIEF_LLM__BASE_URL (it usually ends in /v1); `paperbrief doctor` lists the "
+            "server's models"
+        )
+    if status == 429 and exc.code == "insufficient_quota":
+        return "the account's quota is exhausted; retrying does not help"
+    return None
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection error"
+    return repr(exc)
