@@ -223,7 +223,9 @@ class _progress_for:
         def update(done: int, total: int) -> None:
             if self._bar is None:
                 name = Path(self._source).name or self._source
-                self._bar = tqdm(total=total, desc=f"ingest {name}", unit="paper", file=sys.stderr)
+                self._bar = tqdm(
+                    total=total, desc=f"ingest {name}", unit="paper", file=sys.stderr, disable=None
+                )
             self._bar.update(done - self._bar.n)
 
         callback: Callable[[int, int], None] = update

@@ -1,0 +1,228 @@
+"""The `paperbrief` command: a thin argparse client of `PaperBrief`.
+
+Each subcommand is a `register_<name>(subparsers)` function that adds its parser and sets
+`handler` to a `run_<name>(args) -> int` function. Adding a subcommand is writing that pair and
+naming the register function in `REGISTRARS`. Handlers build the API with `open_brief(args)`,
+print results on stdout (JSON with `--json`) and problems on stderr; the exit code is 0 on
+success, 1 when something failed or a record was rejected, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agent.api import PaperBrief, PaperNotFoundError, as_date
+from agent.settings import Settings, load_settings
+from store.chroma import StoreError
+from store.models import Hit
+from store.sources import FORMATS, SourceError
+
+Registrar = Callable[[Any], None]  # receives argparse's subparsers action
+
+
+def load_cli_settings(config: str | None) -> Settings:
+    """Settings as the library reads them, with `--config` standing in for PAPERBRIEF_CONFIG."""
+    if config is None:
+        return load_settings()
+    previous = os.environ.get("PAPERBRIEF_CONFIG")
+    os.environ["PAPERBRIEF_CONFIG"] = config
+    try:
+        return load_settings()
+    finally:
+        if previous is None:
+            del os.environ["PAPERBRIEF_CONFIG"]
+        else:
+            os.environ["PAPERBRIEF_CONFIG"] = previous
+
+
+def open_brief(args: argparse.Namespace) -> PaperBrief:
+    """The `PaperBrief` the global options describe."""
+    return PaperBrief(data_dir=args.data_dir, settings=load_cli_settings(args.config))
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _date_arg(text: str) -> str:
+    """argparse type for dates: validated here, so a bad date is a usage error (exit 2)."""
+    try:
+        as_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from exc
+    return text
+
+
+# -- ingest -----------------------------------------------------------------------------------
+
+
+def register_ingest(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ingest",
+        help="add or update papers from a file or URL (idempotent)",
+        description="Add or update papers from a file or URL. Re-running is safe: unchanged "
+        "papers are skipped, changed abstracts replace the old ones, an interrupted run is "
+        "completed.",
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("source", nargs="?", metavar="PATH|URL", help="file or URL to read")
+    target.add_argument(
+        "--sample", action="store_true", help="the bundled Daily Papers page of 2025-11-06"
+    )
+    parser.add_argument("--format", choices=FORMATS, help="source format (default: detected)")
+    parser.add_argument(
+        "--page-date", type=_date_arg, metavar="YYYY-MM-DD", help="date of a Daily Papers page"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run_ingest)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    brief = open_brief(args)
+    if args.sample:
+        report = brief.ingest_sample(progress=True)
+    else:
+        report = brief.ingest(args.source, fmt=args.format, page_date=args.page_date, progress=True)
+    for rejection in report.rejected:
+        print(f"rejected: {rejection}", file=sys.stderr)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(
+            f"{report.source}: {report.summary()}; {report.embedded} embedded in "
+            f"{report.seconds:.1f}s; {brief.store.count()} papers stored"
+        )
+    return 0 if report.ok else 1
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def register_search(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "search", help="hybrid search (meaning + keywords) over the stored papers"
+    )
+    parser.add_argument("query", help="what to look for")
+    parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    parser.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on/after")
+    parser.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published on/before")
+    parser.add_argument("--min-upvotes", type=int, metavar="N", help="at least N upvotes")
+    parser.add_argument("--has-code", action="store_true", help="only papers with a code link")
+    parser.add_argument("--diverse", action="store_true", help="spread results over topics (MMR)")
+    parser.add_argument("--json", action="store_true", help="print the hits as JSON")
+    parser.set_defaults(handler=run_search)
+
+
+def format_hit(rank: int, hit: Hit) -> str:
+    paper = hit.paper
+    facts = [paper.published.isoformat() if paper.published else "undated"]
+    if paper.upvotes is not None:
+        facts.append(f"{paper.upvotes} upvotes")
+    if paper.has_code:
+        facts.append("code")
+    lines = [f"{rank:2d}. [{paper.id}] {paper.title} ({', '.join(facts)})"]
+    if paper.url:
+        lines.append(f"    {paper.url}")
+    return "\n".join(lines)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    hits = open_brief(args).search(
+        args.query,
+        k=args.k,
+        since=args.since,
+        until=args.until,
+        min_upvotes=args.min_upvotes,
+        has_code=True if args.has_code else None,
+        diverse=args.diverse,
+    )
+    if args.json:
+        print_json([hit.model_dump(mode="json") for hit in hits])
+        return 0
+    if not hits:
+        print("no matching papers", file=sys.stderr)
+    for rank, hit in enumerate(hits, start=1):
+        print(format_hit(rank, hit))
+    return 0
+
+
+# -- stats ------------------------------------------------------------------------------------
+
+
+def register_stats(subparsers: Any) -> None:
+    parser = subparsers.add_parser("stats", help="what the store holds")
+    parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    parser.set_defaults(handler=run_stats)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    stats = open_brief(args).stats()
+    if args.json:
+        print_json(stats)
+        return 0
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for name, count in value.items():
+                print(f"  {name}: {count}")
+        else:
+            print(f"{key}: {value}")
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+REGISTRARS: tuple[Registrar, ...] = (register_ingest, register_search, register_stats)
+
+# Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
+# stderr, exit 1. Anything else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    SourceError,
+    StoreError,
+    PaperNotFoundError,
+    FileNotFoundError,
+    ValueError,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperbrief",
+        description="Reads paper abstracts for you: search, answers, comparisons, briefings.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the store and caches live (default: PAPERBRIEF_DATA_DIR or "
+        "~/.local/share/paperbrief)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML config file (default: PAPERBRIEF_CONFIG or ./paperbrief.toml)",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in REGISTRARS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except USER_ERRORS as exc:
+        print(f"paperbrief: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("paperbrief: interrupted; papers already written are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
