@@ -1,0 +1,232 @@
+"""The deterministic metrics: retrieval, reference overlap, key points and grounding.
+
+Pure functions over strings, id lists and an `embed` callable (texts -> L2-normalised rows), so
+each is testable on hand-made inputs. The thresholds that turn a similarity into a yes/no are
+module constants, documented where they are defined and printed in every report.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+from rouge_score import rouge_scorer
+
+Embed = Callable[[list[str]], np.ndarray]
+
+# A key point without term lists counts as covered when some sentence of the output has at
+# least this cosine similarity to it (MiniLM sentence embeddings; paraphrases of one claim
+# usually land above 0.6, sentences on the same topic but a different claim below it).
+KEY_POINT_SIMILARITY = 0.6
+# A cited sentence is supported by its cited abstracts when at least this share of its content
+# words occurs in them (extractive sentences score near 1, invented claims far lower) ...
+LEXICAL_SUPPORT = 0.5
+# ... or, failing that, when its cosine similarity to the closest sentence of a cited abstract
+# reaches this value (a faithful paraphrase).
+EMBEDDING_SUPPORT = 0.7
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+ROUGE_STEMMING = True
+_SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=ROUGE_STEMMING)
+
+_STOPWORDS = frozenset(
+    re.split(
+        r"\s+",
+        """a about above after again against all also an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having here how i if in into is it its itself just more most no nor not
+    now of off on once only or other our out over own same she should so some such than that the
+    their them then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your via using used use based
+    paper work propose proposed present show shows new""",
+    )
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# A number not glued to a preceding word or digit group ("GSM8K" holds no number, "8B" does).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:,\d{3})*(?:\.\d+)?)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])")
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def recall_at_k(ranked: Sequence[str], gold: Iterable[str], k: int) -> float | None:
+    """Share of gold ids among the first k; None when there is no gold."""
+    gold_set = set(gold)
+    if not gold_set:
+        return None
+    return len(gold_set & set(ranked[:k])) / len(gold_set)
+
+
+def precision_at_k(ranked: Sequence[str], gold: Iterable[str], k: int) -> float | None:
+    """Share of the first k (or fewer, when fewer were returned) that are gold; None when
+    nothing was returned or there is no gold."""
+    gold_set = set(gold)
+    top = list(ranked[:k])
+    if not gold_set or not top:
+        return None
+    return sum(1 for item in top if item in gold_set) / len(top)
+
+
+def ndcg_at_k(ranked: Sequence[str], gold: Iterable[str], k: int) -> float | None:
+    """Binary-relevance nDCG@k: DCG = sum over gold hits of 1/log2(rank+1)."""
+    gold_set = set(gold)
+    if not gold_set:
+        return None
+    dcg = sum(1.0 / math.log2(rank + 2) for rank, item in enumerate(ranked[:k]) if item in gold_set)
+    ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(k, len(gold_set))))
+    return dcg / ideal
+
+
+# ---------------------------------------------------------------- overlap
+
+
+def rouge_f1(prediction: str, reference: str) -> dict[str, float]:
+    """ROUGE-1/2/L F1 with Porter stemming (rouge-score's `use_stemmer=True`)."""
+    scores = _SCORER.score(reference, prediction)
+    return {name: scores[name].fmeasure for name in ROUGE_TYPES}
+
+
+def best_rouge_f1(prediction: str, references: Sequence[str]) -> dict[str, float]:
+    """Per ROUGE type, the best F1 over several references (SciTLDR's multi-target scoring)."""
+    best = dict.fromkeys(ROUGE_TYPES, 0.0)
+    for reference in references:
+        for name, value in rouge_f1(prediction, reference).items():
+            best[name] = max(best[name], value)
+    return best
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm else 0.0
+
+
+def embedding_similarity(embed: Embed, text: str, reference: str) -> float:
+    vectors = embed([text, reference])
+    return cosine(vectors[0], vectors[1])
+
+
+# ---------------------------------------------------------------- text
+
+
+def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
+    """The prose of a Markdown result: no source list, no markup, one line per cell/item.
+
+    Lines that carry a source title are the source list (or headings naming a paper), so they
+    are dropped; scoring them would reward copying titles.
+    """
+    titles = [title.casefold() for title in drop_titles if title]
+    lines: list[str] = []
+    for raw in markdown.replace("|", "\n").splitlines():
+        line = raw.strip()
+        if not line or set(line) <= set("-:= "):
+            continue
+        if any(title in line.casefold() for title in titles):
+            continue
+        line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links keep their text
+        line = re.sub(r"https?://\S+", "", line)
+        line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line)
+        line = line.replace("**", "").replace("__", "").replace("`", "").strip()
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences: list[str] = []
+    for line in text.splitlines():
+        sentences.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
+    return sentences
+
+
+def cited_numbers(sentence: str) -> list[int]:
+    """The source numbers a sentence cites: `[1]`, `[2, 3]`, `[1][4]`."""
+    numbers: list[int] = []
+    for group in _CITATION.findall(sentence):
+        numbers.extend(int(part) for part in re.split(r"[,;]", group))
+    return numbers
+
+
+def without_citations(sentence: str) -> str:
+    return _CITATION.sub("", sentence).strip()
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers as written, thousands separators removed (`1,000` -> `1000`)."""
+    return {match.replace(",", "") for match in _NUMBER.findall(text)}
+
+
+def content_words(text: str) -> set[str]:
+    words = _WORD.findall(text.casefold())
+    return {_stem(word) for word in words if len(word) > 2 and word not in _STOPWORDS}
+
+
+def _stem(word: str) -> str:
+    # Enough folding for support checks: plural and -ing/-ed forms of one word match.
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def term_present(term: str, text: str) -> bool:
+    """Case-insensitive match at a word start (`agent` matches `agents`, not `reagent`)."""
+    return re.search(r"(?<![\w])" + re.escape(term.casefold()), text.casefold()) is not None
+
+
+def covered_by_terms(text: str, all_terms: Sequence[str], any_terms: Sequence[str]) -> bool:
+    if not all(term_present(term, text) for term in all_terms):
+        return False
+    return not any_terms or any(term_present(term, text) for term in any_terms)
+
+
+def covered_by_similarity(
+    embed: Embed, point: str, sentences: Sequence[str], threshold: float = KEY_POINT_SIMILARITY
+) -> bool:
+    if not sentences:
+        return False
+    vectors = embed([point, *sentences])
+    return max(cosine(vectors[0], row) for row in vectors[1:]) >= threshold
+
+
+# ---------------------------------------------------------------- grounding
+
+
+def lexical_support(sentence: str, evidence: str) -> float:
+    """Share of the sentence's content words that occur in the evidence (1.0 if it has none)."""
+    words = content_words(without_citations(sentence))
+    if not words:
+        return 1.0
+    return len(words & content_words(evidence)) / len(words)
+
+
+def is_supported(
+    sentence: str,
+    evidence: str,
+    embed: Embed | None = None,
+    lexical_threshold: float = LEXICAL_SUPPORT,
+    embedding_threshold: float = EMBEDDING_SUPPORT,
+) -> bool:
+    if lexical_support(sentence, evidence) >= lexical_threshold:
+        return True
+    evidence_sentences = split_sentences(evidence)
+    if embed is None or not evidence_sentences:
+        return False
+    vectors = embed([without_citations(sentence), *evidence_sentences])
+    return max(cosine(vectors[0], row) for row in vectors[1:]) >= embedding_threshold
+
+
+def numbers_grounded(sentence: str, evidence: str) -> bool | None:
+    """True when every number in the sentence occurs in the evidence; None if it has none."""
+    numbers = numbers_in(without_citations(sentence))
+    if not numbers:
+        return None
+    return numbers <= numbers_in(evidence)
+
+
+def share(flags: Iterable[bool]) -> float | None:
+    values = list(flags)
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,174 @@
+"""Readable reports of a suite run: Markdown, and HTML with inline SVG bar charts.
+
+Both show, per task, each metric's mean and the number of cases it applied to; the thresholds
+and ROUGE settings the figures depend on; the regression gate's verdict; every case with its
+error or headline scores; and the sentences the grounding checks flagged. The HTML is one
+self-contained file (no scripts, no remote assets).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from evals import metrics
+
+if TYPE_CHECKING:
+    from evals.runner import SuiteRun
+
+# Metrics that are shares in [0, 1] and so share one chart scale; the rest are listed only.
+_COST = ("llm_calls", "tokens")
+_HEADLINE = ("retrieved_recall", "cited_precision", "rougeL", "key_point_coverage")
+
+
+def settings_note() -> str:
+    return (
+        f"ROUGE F1, stemming {'on' if metrics.ROUGE_STEMMING else 'off'}, per case then mean; "
+        f"key point similarity >= {metrics.KEY_POINT_SIMILARITY}; "
+        f"sentence support: content-word share >= {metrics.LEXICAL_SUPPORT} "
+        f"or embedding similarity >= {metrics.EMBEDDING_SUPPORT}"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _gate_lines(run: SuiteRun) -> list[str]:
+    if run.baseline is None:
+        return ["No baseline given."]
+    if not run.regressions:
+        return [f"PASS against `{run.baseline}`: no metric dropped beyond its tolerance."]
+    return [f"FAIL against `{run.baseline}`:"] + [f"- {reg}" for reg in run.regressions]
+
+
+def markdown_report(run: SuiteRun) -> str:
+    out = [
+        f"# Eval run: {run.suite.name} ({run.mode})",
+        "",
+        f"Started {run.started}; {len(run.rows)} cases; k = {run.aggregate.k}.",
+        f"{settings_note()}.",
+        "",
+        "## Gate",
+        "",
+        *_gate_lines(run),
+        "",
+        "## Per task",
+    ]
+    for task, summary in run.aggregate.tasks.items():
+        latencies = [row.latency_s for row in run.rows if row.task == task and not row.error]
+        mean_latency = sum(latencies) / len(latencies) if latencies else None
+        out += [
+            "",
+            f"### {task} ({summary.cases} cases, {summary.errors} errors, "
+            f"mean latency {_fmt(mean_latency)} s)",
+            "",
+            "| metric | mean | n |",
+            "| --- | --- | --- |",
+        ]
+        out += [
+            f"| {name} | {_fmt(value.mean)} | {value.n} |"
+            for name, value in summary.metrics.items()
+        ]
+    out += ["", "## Cases", "", "| case | task | " + " | ".join(_HEADLINE) + " | note |"]
+    out.append("| --- | --- | " + " | ".join("---" for _ in _HEADLINE) + " | --- |")
+    for row in run.rows:
+        cells = [_fmt(row.metrics.get(name)) for name in _HEADLINE]
+        note = f"ERROR: {row.error}" if row.error else f"{row.latency_s:.2f} s"
+        out.append(f"| {row.id} | {row.task} | " + " | ".join(cells) + f" | {note} |")
+    flagged = [row for row in run.rows if row.unsupported or row.ungrounded_numbers]
+    if flagged:
+        out += ["", "## Flagged sentences", ""]
+        for row in flagged:
+            out += [f"- `{row.id}` unsupported: {s}" for s in row.unsupported]
+            out += [
+                f"- `{row.id}` number not in cited abstracts: {s}" for s in row.ungrounded_numbers
+            ]
+    missed = [row for row in run.rows if row.key_points_missed]
+    if missed:
+        out += ["", "## Key points missed", ""]
+        for row in missed:
+            out += [f"- `{row.id}`: {point}" for point in row.key_points_missed]
+    return "\n".join(out) + "\n"
+
+
+def bar_chart(title: str, bars: list[tuple[str, float]], width: int = 560) -> str:
+    """A horizontal bar chart of values in [0, 1] as an inline SVG element."""
+    label_width, bar_height, gap, top = 170, 18, 6, 28
+    plot = width - label_width - 60
+    height = top + len(bars) * (bar_height + gap) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{html.escape(title)}">',
+        f'<text x="0" y="16" font-weight="bold" font-size="14">{html.escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = top + i * (bar_height + gap)
+        length = max(0.0, min(1.0, value)) * plot
+        parts += [
+            f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end" font-size="12">'
+            f"{html.escape(label)}</text>",
+            f'<rect x="{label_width}" y="{y}" width="{plot}" height="{bar_height}" fill="#eee"/>',
+            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" '
+            f'fill="#3b6ea5"><title>{html.escape(label)}: {value:.3f}</title></rect>',
+            f'<text x="{label_width + plot + 6}" y="{y + 13}" font-size="12">{value:.3f}</text>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def html_report(run: SuiteRun) -> str:
+    esc = html.escape
+    body = [
+        f"<h1>Eval run: {esc(run.suite.name)} ({esc(run.mode)})</h1>",
+        f"<p>Started {esc(run.started)}; {len(run.rows)} cases; k = {run.aggregate.k}. "
+        f"{esc(settings_note())}.</p>",
+        "<h2>Gate</h2>",
+        "<ul>" + "".join(f"<li>{esc(line.lstrip('- '))}</li>" for line in _gate_lines(run)),
+        "</ul>",
+        "<h2>Per task</h2>",
+    ]
+    for task, summary in run.aggregate.tasks.items():
+        bars = [(name, value.mean) for name, value in summary.metrics.items() if name not in _COST]
+        body.append(f"<h3>{esc(task)}: {summary.cases} cases, {summary.errors} errors</h3>")
+        if bars:
+            body.append(bar_chart(f"{task}: mean per metric", bars))
+        rows = "".join(
+            f"<tr><td>{esc(name)}</td><td>{value.mean:.3f}</td><td>{value.n}</td></tr>"
+            for name, value in summary.metrics.items()
+        )
+        body.append(f"<table><tr><th>metric</th><th>mean</th><th>n</th></tr>{rows}</table>")
+    body.append("<h2>Cases</h2><table><tr><th>case</th><th>task</th>")
+    body.append("".join(f"<th>{esc(name)}</th>" for name in _HEADLINE) + "<th>note</th></tr>")
+    for row in run.rows:
+        cells = "".join(f"<td>{_fmt(row.metrics.get(name))}</td>" for name in _HEADLINE)
+        note = f"ERROR: {row.error}" if row.error else f"{row.latency_s:.2f} s"
+        body.append(
+            f"<tr><td>{esc(row.id)}</td><td>{esc(row.task)}</td>{cells}<td>{esc(note)}</td></tr>"
+        )
+    body.append("</table>")
+    flagged = [
+        (row.id, kind, sentence)
+        for row in run.rows
+        for kind, sentences in (
+            ("unsupported", row.unsupported),
+            ("number not in cited abstracts", row.ungrounded_numbers),
+            ("key point missed", row.key_points_missed),
+        )
+        for sentence in sentences
+    ]
+    if flagged:
+        body.append("<h2>Flagged</h2><ul>")
+        body += [f"<li><code>{esc(i)}</code> {esc(k)}: {esc(s)}</li>" for i, k, s in flagged]
+        body.append("</ul>")
+    style = (
+        "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "table{border-collapse:collapse;margin:.5rem 0}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Eval {esc(run.suite.name)}</title><style>{style}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
