@@ -294,11 +294,7 @@ class OpenAIServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
-                if drop:
-                    # Without a length or chunking the body ends when the socket closes early.
-                    self.send_header("Connection", "close")
-                else:
-                    self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 model = body.get("model", DEFAULT_MODEL)
                 created = int(time.time())
@@ -319,9 +315,10 @@ class OpenAIServer:
                 events += [chunk([{"index": 0, "delta": {"content": d}}]) for d in deltas]
                 try:
                     if drop:
+                        # The chunked body never gets its last chunk: the client sees a
+                        # connection lost mid-stream, as when a server process dies.
                         for event in events:
-                            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-                        self.wfile.flush()
+                            self._chunk(f"data: {json.dumps(event)}\n\n".encode())
                         self.close_connection = True
                         return
                     events.append(chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
