@@ -175,9 +175,37 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- eval -------------------------------------------------------------------------------------
+
+
+def register_eval(subparsers: Any) -> None:
+    from evals.cli import add_eval_arguments
+
+    parser = subparsers.add_parser(
+        "eval",
+        help="run an eval suite (or a SciTLDR / Multi-XScience benchmark) through the API",
+        description="Run every case of an eval suite through the Python API and write scored "
+        "JSON Lines plus Markdown and HTML reports; with --baseline, exit 1 when a metric drops "
+        "beyond its tolerance. An empty store gets the bundled sample ingested first.",
+    )
+    add_eval_arguments(parser)
+    parser.set_defaults(handler=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from evals.cli import run_eval_command
+
+    return run_eval_command(args, open_brief)
+
+
 # -- entry point ------------------------------------------------------------------------------
 
-REGISTRARS: tuple[Registrar, ...] = (register_ingest, register_search, register_stats)
+REGISTRARS: tuple[Registrar, ...] = (
+    register_ingest,
+    register_search,
+    register_stats,
+    register_eval,
+)
 
 # Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
 # stderr, exit 1. Anything else is a bug and keeps its traceback.

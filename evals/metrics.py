@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from typing import Any
 
 import numpy as np
-from rouge_score import rouge_scorer
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -29,7 +30,15 @@ EMBEDDING_SUPPORT = 0.7
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 ROUGE_STEMMING = True
-_SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=ROUGE_STEMMING)
+
+
+@cache
+def _scorer() -> Any:
+    # Imported on first use: rouge-score pulls in nltk, half a second the CLI need not pay.
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=ROUGE_STEMMING)
+
 
 _STOPWORDS = frozenset(
     re.split(
@@ -86,7 +95,7 @@ def ndcg_at_k(ranked: Sequence[str], gold: Iterable[str], k: int) -> float | Non
 
 def rouge_f1(prediction: str, reference: str) -> dict[str, float]:
     """ROUGE-1/2/L F1 with Porter stemming (rouge-score's `use_stemmer=True`)."""
-    scores = _SCORER.score(reference, prediction)
+    scores = _scorer().score(reference, prediction)
     return {name: scores[name].fmeasure for name in ROUGE_TYPES}
 
 

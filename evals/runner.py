@@ -172,7 +172,7 @@ def _method(pb: PaperBrief, name: str) -> Callable[..., Any]:
     method = getattr(pb, name, None)
     if method is None:
         raise _CaseFailed(f"PaperBrief.{name} is not available in this build")
-    return method  # type: ignore[no-any-return]
+    return method
 
 
 def _run_case(

@@ -142,7 +142,8 @@ def load_suite(path: str | Path) -> Suite:
 
 
 def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
-    cases = raw.get("cases") if isinstance(raw.get("cases"), list) else []
+    listed = raw.get("cases")
+    cases: list[Any] = listed if isinstance(listed, list) else []
     lines = [f"{path}: {exc.error_count()} problem(s)"]
     for error in exc.errors():
         loc = list(error["loc"])

@@ -1,0 +1,126 @@
+"""`paperbrief eval`: the command-line face of the harness (registered by agent/cli.py).
+
+    paperbrief eval SUITE [--mode offline|llm] [--out DIR] [--baseline FILE]
+    paperbrief eval --scitldr FILE [--limit N] [--out DIR]
+    paperbrief eval --multixscience FILE [--limit N] [--out DIR]
+
+Exit codes: 0 when the run completed (and passed its baseline), 1 when the gate failed or a
+case errored, 2 for a usage error. This module imports nothing heavy, so registering the
+subcommand costs the other commands nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_MODE_VARIABLE = "PAPERBRIEF_LLM__MODE"
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("suite", nargs="?", metavar="SUITE", help="suite YAML file")
+    target.add_argument("--scitldr", metavar="FILE", help="SciTLDR-format JSON Lines")
+    target.add_argument(
+        "--multixscience", metavar="FILE", help="Multi-XScience-format JSON (or JSON Lines)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("offline", "llm"),
+        default="offline",
+        help="offline: the extractive writer (default); llm: the configured LLM, which also "
+        "judges key points",
+    )
+    parser.add_argument("--out", metavar="DIR", help="run folder (default: DATA_DIR/evals/...)")
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="an earlier run's aggregate.json; exit 1 when a metric drops beyond tolerance",
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="benchmarks: first N records")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_eval_command(args: argparse.Namespace, open_brief: Callable[[Any], Any]) -> int:
+    """Run what `args` asks for; `open_brief(args)` builds the `PaperBrief` of the CLI."""
+    if (args.scitldr or args.multixscience) and args.baseline:
+        print("paperbrief: error: --baseline applies to suites only", file=sys.stderr)
+        return 2
+    brief = _open_in_mode(args, open_brief)
+    if args.scitldr or args.multixscience:
+        return _run_benchmark(args, brief)
+    from evals.runner import run_suite
+
+    run = run_suite(
+        args.suite,
+        pb=brief,
+        mode=args.mode,
+        out_dir=args.out,
+        baseline=args.baseline,
+        progress=not args.quiet,
+    )
+    for task, summary in run.aggregate.tasks.items():
+        figures = ", ".join(
+            f"{name} {value.mean:.3f} (n={value.n})" for name, value in summary.metrics.items()
+        )
+        print(f"{task}: {summary.cases} cases, {summary.errors} errors; {figures}")
+    errored = [row for row in run.rows if row.error]
+    for row in errored:
+        print(f"error: {row.id}: {row.error}", file=sys.stderr)
+    print(f"report: {run.out_dir / 'report.md'} and report.html; rows: cases.jsonl")
+    if run.baseline is not None:
+        if run.regressions:
+            print(f"REGRESSION against {run.baseline}:", file=sys.stderr)
+            for regression in run.regressions:
+                print(f"  {regression}", file=sys.stderr)
+            return 1
+        print(f"gate: passed against {run.baseline}")
+        return 0
+    return 1 if errored else 0
+
+
+def _open_in_mode(args: argparse.Namespace, open_brief: Callable[[Any], Any]) -> Any:
+    # The mode must be in the settings the API is built from (it picks the writer and LLM at
+    # construction); the environment outranks the config file, so set it there for the call.
+    previous = os.environ.get(_MODE_VARIABLE)
+    os.environ[_MODE_VARIABLE] = args.mode
+    try:
+        return open_brief(args)
+    finally:
+        if previous is None:
+            del os.environ[_MODE_VARIABLE]
+        else:
+            os.environ[_MODE_VARIABLE] = previous
+
+
+def _run_benchmark(args: argparse.Namespace, brief: Any) -> int:
+    from evals.benchmarks import run_multixscience, run_scitldr
+
+    if args.scitldr:
+        run = run_scitldr(
+            args.scitldr, pb=brief, limit=args.limit, mode=args.mode, progress=not args.quiet
+        )
+    else:
+        run = run_multixscience(
+            args.multixscience,
+            limit=args.limit,
+            mode=args.mode,
+            settings=brief.settings,
+            progress=not args.quiet,
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = run.write(
+        args.out or Path(brief.settings.data_dir) / "evals" / f"{run.benchmark}-{stamp}"
+    )
+    for line in run.summary_lines():
+        print(line)
+    print(f"rows: {folder / (run.benchmark + '.jsonl')}")
+    for row in run.rows:
+        if row.error:
+            print(f"error: {row.id}: {row.error}", file=sys.stderr)
+    return 1 if run.errors else 0
