@@ -1,0 +1,256 @@
+"""`paperbrief doctor`: checks that the configured setup works, and says how to fix what does not.
+
+Each check names what it tried and, on failure, what to change: whether an LLM is configured,
+whether its endpoint answers, whether it serves the model, whether a chat completion and a JSON
+reply work (and whether `json_schema` or the `json_object` fallback is in use), whether the
+embedding model loads and whether the data directory is writable. LLM checks stop at the first
+failure, since the later ones could only repeat it. The doctor never reads the LLM cache: every
+LLM check is a real request.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, computed_field
+
+from agent.llm import LLMError, OpenAIChat
+from agent.settings import LLMSettings, Settings
+from store.config import EmbeddingSettings
+from store.embeddings import Embedder, make_embedder
+
+LLMFactory = Callable[[LLMSettings], OpenAIChat]
+EmbedderFactory = Callable[[EmbeddingSettings], Embedder]
+
+# The servers paperbrief documents, by their default port: what to start when nothing answers.
+_SERVERS_BY_PORT = {
+    11434: "is Ollama running? Start it with `ollama serve`",
+    8000: "is vLLM running? Start it with `vllm serve <model>`",
+    8080: "is llama.cpp's server running? Start it with `llama-server -m <model>.gguf`",
+    1234: "is LM Studio's server running? Start it in LM Studio (Developer tab) or with "
+    "`lms server start`",
+}
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str = Field(description="What was found; on failure, what fails and how to fix it")
+
+
+class DoctorReport(BaseModel):
+    checks: list[Check] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name=name, ok=ok, detail=detail))
+        return ok
+
+    def to_text(self) -> str:
+        lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
+        failed = sum(not c.ok for c in self.checks)
+        lines.append("all checks passed" if not failed else f"{failed} check(s) failed")
+        return "\n".join(lines)
+
+
+class DoctorProbe(BaseModel):
+    """The structured reply the JSON check asks for."""
+
+    status: str = Field(description="The word 'ok'")
+
+
+def doctor_llm(settings: LLMSettings) -> OpenAIChat:
+    """The LLM as the doctor uses it: no cache (every check is a real request), one attempt."""
+    return OpenAIChat(settings.model_copy(update={"cache": False, "max_attempts": 1}))
+
+
+def unreachable_hint(base_url: str) -> str:
+    """What to start or fix when nothing answers at `base_url`."""
+    parts = urlsplit(base_url)
+    if parts.hostname in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+        hint = _SERVERS_BY_PORT.get(parts.port or 80)
+        if hint:
+            return hint
+        return "is the server running, and on this port?"
+    return "check the URL, the network and any proxy (HTTPS_PROXY)"
+
+
+def run_doctor(
+    settings: Settings,
+    llm_factory: LLMFactory = doctor_llm,
+    embedder_factory: EmbedderFactory = make_embedder,
+) -> DoctorReport:
+    """Run every check; `report.ok` is False when any fails."""
+    report = DoctorReport()
+    _check_llm(settings.llm, llm_factory, report)
+    _check_embedder(settings.embedding, embedder_factory, report)
+    _check_data_dir(Path(settings.data_dir), report)
+    return report
+
+
+def _check_llm(settings: LLMSettings, factory: LLMFactory, report: DoctorReport) -> None:
+    if not settings.use_llm:
+        report.add(
+            "llm configured",
+            True,
+            "offline mode: the extractive writer answers, no LLM is used. To use one, set "
+            "PAPERBRIEF_LLM__BASE_URL and PAPERBRIEF_LLM__MODEL (or OPENAI_BASE_URL, "
+            "OPENAI_MODEL)",
+        )
+        return
+    if not settings.model:
+        report.add(
+            "llm configured",
+            False,
+            f"mode {settings.mode!r} needs a model: set PAPERBRIEF_LLM__MODEL (or OPENAI_MODEL)",
+        )
+        return
+    try:
+        llm = factory(settings)
+    except LLMError as exc:
+        report.add("llm configured", False, str(exc))
+        return
+    with llm:
+        report.add(
+            "llm configured",
+            True,
+            f"model {llm.model!r} at {llm.base_url} (mode {settings.mode}, structured output "
+            f"{settings.structured_output})",
+        )
+        if _check_endpoint(llm, report) and _check_chat(llm, report):
+            _check_json(llm, report)
+
+
+def _check_endpoint(llm: OpenAIChat, report: DoctorReport) -> bool:
+    try:
+        models = llm.list_models()
+    except LLMError as exc:
+        hint = unreachable_hint(llm.base_url)
+        if exc.status is None and "refused" in exc.reason:
+            detail = f"connection refused at {llm.base_url} — {hint}"
+        elif exc.status is None:
+            detail = f"no answer from {llm.base_url}: {exc.reason} — {hint}"
+        else:
+            detail = f"{llm.base_url} answered /models with {exc.reason}"
+        return report.add("llm endpoint reachable", False, detail)
+    report.add("llm endpoint reachable", True, f"{llm.base_url} answers")
+    if models is None:
+        return report.add(
+            "llm model available",
+            True,
+            f"cannot check: the server does not list its models; {llm.model!r} is tried below",
+        )
+    if llm.model in models:
+        return report.add("llm model available", True, f"{llm.model!r} is served")
+    listed = ", ".join(sorted(models)[:20]) or "none"
+    fix = "set PAPERBRIEF_LLM__MODEL to one of them"
+    if urlsplit(llm.base_url).port == 11434:
+        fix += f", or `ollama pull {llm.model}`"
+    return report.add(
+        "llm model available",
+        False,
+        f"{llm.model!r} is not among the models {llm.base_url} serves ({listed}): {fix}",
+    )
+
+
+def _check_chat(llm: OpenAIChat, report: DoctorReport) -> bool:
+    start = time.monotonic()
+    try:
+        result = llm.chat([{"role": "user", "content": "Reply with the single word: ready"}])
+    except LLMError as exc:
+        return report.add("llm chat completion", False, str(exc))
+    seconds = time.monotonic() - start
+    if not result.text.strip():
+        return report.add(
+            "llm chat completion",
+            False,
+            f"the reply was empty after {seconds:.1f} s (a reasoning model may need a larger "
+            "PAPERBRIEF_LLM__MAX_TOKENS)",
+        )
+    reply = " ".join(result.text.split())[:60]
+    return report.add("llm chat completion", True, f"replied in {seconds:.1f} s: {reply!r}")
+
+
+def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
+    before = llm.structured_mode
+    try:
+        llm.structured(
+            [{"role": "user", "content": 'Reply with the JSON object {"status": "ok"}.'}],
+            DoctorProbe,
+        )
+    except LLMError as exc:
+        return report.add(
+            "llm json output",
+            False,
+            f"{exc}. Structured replies are required in LLM mode; try "
+            "PAPERBRIEF_LLM__STRUCTURED_OUTPUT=json_object, or a model that follows JSON "
+            "instructions",
+        )
+    mode = llm.structured_mode
+    if mode == before == "json_schema":
+        detail = "response_format json_schema works"
+    elif before == "json_schema":
+        detail = (
+            "the server rejected response_format json_schema; the json_object fallback works "
+            "(set PAPERBRIEF_LLM__STRUCTURED_OUTPUT=json_object to skip the first try)"
+        )
+    else:
+        detail = "response_format json_object works"
+    return report.add("llm json output", True, detail)
+
+
+def _check_embedder(
+    settings: EmbeddingSettings, factory: EmbedderFactory, report: DoctorReport
+) -> None:
+    start = time.monotonic()
+    try:
+        embedder = factory(settings)
+        vectors = embedder.embed(["paperbrief doctor: does the embedding model load?"])
+    except Exception as exc:  # any failure to load is what this check reports
+        fix = (
+            "check PAPERBRIEF_EMBEDDING__BASE_URL and PAPERBRIEF_EMBEDDING__MODEL"
+            if settings.provider == "openai"
+            else "reinstall paperbrief (the bundled model files may be missing)"
+        )
+        report.add(
+            "embedding model", False, f"{settings.provider}: {type(exc).__name__}: {exc}; {fix}"
+        )
+        return
+    seconds = time.monotonic() - start
+    shape = getattr(vectors, "shape", None)
+    if shape is None or tuple(shape) != (1, embedder.dim):
+        report.add(
+            "embedding model",
+            False,
+            f"{embedder.name} returned shape {shape}, expected (1, {embedder.dim})",
+        )
+        return
+    report.add(
+        "embedding model", True, f"{embedder.name} ({embedder.dim} dims) loaded in {seconds:.1f} s"
+    )
+
+
+def _check_data_dir(data_dir: Path, report: DoctorReport) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=data_dir, prefix=".doctor-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        report.add(
+            "data dir writable",
+            False,
+            f"cannot write to {data_dir}: {exc.strerror or exc}; set PAPERBRIEF_DATA_DIR (or "
+            "--data-dir) to a writable directory",
+        )
+        return
+    report.add("data dir writable", True, str(data_dir))
