@@ -49,6 +49,15 @@ class SearchSettings(BaseModel):
     candidates: int = Field(
         default=50, ge=1, description="Candidates taken from each retriever before fusion"
     )
+    fusion: Literal["scores", "rrf"] = Field(
+        default="scores",
+        description="How dense and BM25 results merge: scores: weighted sum of each "
+        "retriever's min-max scaled scores (best in bench/bench_search_quality.py); rrf: "
+        "reciprocal rank fusion",
+    )
+    dense_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Weight of the dense retriever in fusion"
+    )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant")
     mmr_lambda: float = Field(
         default=0.7,
