@@ -14,6 +14,10 @@ import numpy as np
 from store.config import EmbeddingSettings
 
 
+class EmbeddingError(RuntimeError):
+    """The embedding model cannot run: missing model package, unreachable or failing endpoint."""
+
+
 @runtime_checkable
 class Embedder(Protocol):
     @property
