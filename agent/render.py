@@ -107,9 +107,9 @@ def render_markdown(
         summary = theme_summary_markdown(theme)
         if summary:
             out += [summary, ""]
-        for paper in theme.papers:
+        for k, paper in enumerate(theme.papers, 1):
             mark = " **(updated)**" if paper.id in updated else ""
-            line = f"- **{_md_link(paper)}**{mark}"
+            line = f"- \\[{k}\\] **{_md_link(paper)}**{mark}"
             meta = _paper_meta(paper)
             if meta:
                 line += f" · {' · '.join(meta)}"
@@ -130,41 +130,46 @@ def render_markdown(
 
 
 def theme_summary_markdown(theme: Theme) -> str:
-    """The theme's written comparison without its own source list (the theme lists its papers).
+    """The theme's written comparison, fitted into the briefing.
 
-    The summary's `[n]` marks are rewritten to the cited paper's title, so they still say which
-    paper a sentence rests on once the numbered list is gone.
+    Kept: what the papers share, where they differ, the written comparison and which to read
+    first. Left out: the comparison's heading, its per-paper table and source list (the theme
+    lists every paper with its takeaway), the offline label (the briefing says once who wrote
+    it) and the verifier's removed sentences. Citation marks are renumbered from the
+    comparison's source list to the theme's own numbered paper list, so `[2]` points at the
+    second paper listed under the theme.
     """
-    text = _strip_sources(theme.summary.markdown)
-    titles = {source.n: source.title for source in theme.summary.sources}
+    position = {paper.id: n for n, paper in enumerate(theme.papers, 1)}
+    renumber = {
+        source.n: position[source.paper_id]
+        for source in theme.summary.sources
+        if source.paper_id in position
+    }
+    kept: list[str] = []
+    in_details = False
+    for line in theme.summary.markdown.splitlines():
+        stripped = line.strip()
+        if re.match(r"^(\*\*)?(sources|references)(\*\*)?:?$", stripped, re.IGNORECASE):
+            break
+        if stripped.startswith("<details"):
+            in_details = True
+        if in_details:
+            in_details = not stripped.startswith("</details")
+            continue
+        if stripped.startswith(("#", "|", "_Offline")):
+            continue
+        kept.append(line)
 
     def cite(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(0))]
-        named = [titles[n] for n in numbers if n in titles]
-        if not named:
-            return match.group(0)
-        return " (" + "; ".join(_short_title(t) for t in named) + ")"
+        numbers = sorted(
+            {renumber[int(n)] for n in re.findall(r"\d+", match.group(0)) if int(n) in renumber}
+        )
+        return "[" + ", ".join(str(n) for n in numbers) + "]" if numbers else ""
 
-    return re.sub(r"\s?\[\d+(?:\]\s?\[\d+|,\s*\d+)*\]", cite, text).strip()
-
-
-def _short_title(title: str) -> str:
-    head = re.split(r"[:.?!]\s", title, maxsplit=1)[0]
-    return md_escape(head if len(head) <= 60 else head[:57].rstrip() + "…")
-
-
-def _strip_sources(markdown: str) -> str:
-    kept = []
-    for line in markdown.splitlines():
-        if re.match(r"^#{1,6}\s*(sources|references)\b", line.strip(), re.IGNORECASE):
-            break
-        if re.match(r"^\*\*(sources|references)\*\*:?$", line.strip(), re.IGNORECASE):
-            break
-        kept.append(line)
-    # The comparison's own title repeats the theme heading.
-    while kept and (not kept[0].strip() or kept[0].lstrip().startswith("#")):
-        kept.pop(0)
-    return "\n".join(kept)
+    # Raw HTML in an abstract-derived sentence must stay text in every rendering.
+    body = "\n".join(kept).replace("<", "\\<").replace(">", "\\>")
+    text = re.sub(r"\[\d+(?:,\s*\d+)*\]", cite, body)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def briefing_heading(briefing: Briefing, title: str = "paperbrief weekly") -> str:
@@ -248,15 +253,15 @@ def render_text(
     for n, theme in enumerate(briefing.themes, 1):
         section(f"Theme {n}: {theme.name} ({_count(len(theme.papers), 'paper')})")
         summary = _plain(theme_summary_markdown(theme))
-        for block in summary.split("\n"):
-            block = block.strip()
-            if block:
-                bullet = "- " if block.startswith(("- ", "* ")) else ""
-                out.extend(_wrap(block[len(bullet) :], " " * len(bullet), bullet))
-        if summary.strip():
+        for paragraph in summary.split("\n\n"):
+            for block in paragraph.split("\n"):
+                block = block.strip()
+                if block:
+                    bullet = "- " if block.startswith(("- ", "* ")) else ""
+                    out.extend(_wrap(block[len(bullet) :], " " * len(bullet), bullet))
             out.append("")
-        for paper in theme.papers:
-            paper_lines(paper, "* ", theme.takeaways.get(paper.id))
+        for k, paper in enumerate(theme.papers, 1):
+            paper_lines(paper, f"[{k}] ", theme.takeaways.get(paper.id))
         out.append("")
     if briefing.already_sent:
         section("Already in an earlier briefing")
@@ -419,8 +424,8 @@ def _html_paper(paper: Paper, updated: bool, note: str | None, prefix: str = "")
     return "".join(parts)
 
 
-def _html_pick(n: int, pick: Recommendation) -> str:
-    return _html_paper(pick.paper, False, pick.reason, prefix=f"{n}. ")
+def _html_pick(n: int, pick: Recommendation, updated: bool) -> str:
+    return _html_paper(pick.paper, updated, pick.reason, prefix=f"{n}. ")
 
 
 def render_html(
@@ -433,7 +438,10 @@ def render_html(
     sections = []
     if briefing.picks:
         sections.append(
-            _html_section("Top picks", (_html_pick(n, p) for n, p in enumerate(briefing.picks, 1)))
+            _html_section(
+                "Top picks",
+                (_html_pick(n, p, p.paper.id in updated) for n, p in enumerate(briefing.picks, 1)),
+            )
         )
     if briefing.trending:
         sections.append(
@@ -448,7 +456,10 @@ def render_html(
             markdown_to_html(theme_summary_markdown(theme)),
             f'<div style="border-top:1px solid {_RULE};margin:6px 0 12px 0;"></div>',
         ]
-        body += [_html_paper(p, p.id in updated, theme.takeaways.get(p.id)) for p in theme.papers]
+        body += [
+            _html_paper(p, p.id in updated, theme.takeaways.get(p.id), prefix=f"[{k}] ")
+            for k, p in enumerate(theme.papers, 1)
+        ]
         sections.append(_html_section(f"{n}. {theme.name}", body))
     if briefing.already_sent:
         items = []
@@ -491,6 +502,6 @@ def render_html(
         + "\n".join(sections)
         + f'\n<tr><td style="padding:16px 28px 24px 28px;font-size:12px;color:{_MUTED};">'
         "Written by paperbrief from the papers' abstracts; every summary sentence rests on the "
-        "papers named beside it.</td></tr>\n"
+        "papers whose numbers it cites.</td></tr>\n"
         "</table>\n</td></tr></table>\n</body></html>\n"
     )
