@@ -14,9 +14,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from agent.api import PaperBrief, PaperNotFoundError, as_date
+from agent.llm import LLMError
 from agent.settings import Settings, load_settings
 from store.chroma import StoreError
 from store.models import Hit
@@ -198,6 +200,34 @@ def run_eval(args: argparse.Namespace) -> int:
     return run_eval_command(args, open_brief)
 
 
+# -- doctor -----------------------------------------------------------------------------------
+
+
+def register_doctor(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check the LLM endpoint, model, embedder and data dir, and say how to fix them",
+        description="Check the configured setup: LLM endpoint reachable, model served, a chat "
+        "completion and a JSON reply work (json_schema or the json_object fallback), the "
+        "embedding model loads, the data directory is writable. Exit 1 when a check fails.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    # Straight from the settings, not through PaperBrief: the doctor must still report when
+    # the store or the embedder cannot be opened.
+    from agent.doctor import run_doctor as doctor
+
+    settings = load_cli_settings(args.config)
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": Path(args.data_dir).expanduser()})
+    report = doctor(settings)
+    print(report.model_dump_json(indent=2) if args.json else report.to_text())
+    return 0 if report.ok else 1
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 REGISTRARS: tuple[Registrar, ...] = (
@@ -205,6 +235,7 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_search,
     register_stats,
     register_eval,
+    register_doctor,
 )
 
 # Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
@@ -213,6 +244,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     SourceError,
     StoreError,
     PaperNotFoundError,
+    LLMError,
     FileNotFoundError,
     ValueError,
 )

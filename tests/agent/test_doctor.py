@@ -182,3 +182,29 @@ def test_the_bundled_embedding_model_loads(tmp_path: Path) -> None:
     ok, detail = _by_name(run_doctor(settings))["embedding model"]
     assert ok, detail
     assert "384 dims" in detail
+
+
+def test_cli_doctor_prints_json_and_exits_1_on_failure(
+    openai_server: OpenAIServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agent.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no ./paperbrief.toml from the working directory
+    monkeypatch.setenv("PAPERBRIEF_LLM__BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("PAPERBRIEF_EMBEDDING__PROVIDER", "hash")
+    openai_server.set_responder(_healthy)
+    data_dir = str(tmp_path / "data")
+
+    monkeypatch.setenv("PAPERBRIEF_LLM__MODEL", "test-model")
+    assert main(["--data-dir", data_dir, "doctor", "--json"]) == 0
+    healthy = DoctorReport.model_validate_json(capsys.readouterr().out)
+    assert healthy.ok
+
+    monkeypatch.setenv("PAPERBRIEF_LLM__MODEL", "absent-model")
+    assert main(["--data-dir", data_dir, "doctor"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL  llm model available: 'absent-model' is not among the models" in text
+    assert text.rstrip().endswith("1 check(s) failed")
