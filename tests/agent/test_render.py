@@ -33,7 +33,8 @@ OLD = _paper("2505.00003", "An Already Sent Paper", published=date(2025, 5, 19))
 # prose with [n] marks, read first, sources, removed sentences.
 SUMMARY_MD = """## Comparison
 
-_Offline extractive summary: sentences are taken from the paper abstracts; no language model was used._
+_Offline extractive summary: sentences are taken from the paper abstracts; no language model \
+was used._
 
 | # | Paper | Problem | Approach | Key result | Needs training | Code |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -150,7 +151,7 @@ def test_html_is_mail_client_safe() -> None:
     tags = {tag for tag, _ in parsed.tags}
     assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS
     assert "table" in tags
-    for tag, attrs in parsed.tags:
+    for _, attrs in parsed.tags:
         assert "class" not in attrs and "src" not in attrs
         href = attrs.get("href")
         if href is not None:
