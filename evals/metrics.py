@@ -122,10 +122,13 @@ def embedding_similarity(embed: Embed, text: str, reference: str) -> float:
 
 
 def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
-    """The prose of a Markdown result: no source list, no markup, one line per cell/item.
+    """The prose of a Markdown result: no source list, no notes, no markup; one line per
+    paragraph, table cell or list item.
 
-    Lines that carry a source title are the source list (or headings naming a paper), so they
-    are dropped; scoring them would reward copying titles.
+    Dropped: source-list entries (a line that starts with `[n]` and names a source, or starts
+    with a source title, as headings naming a paper do), a bare `Sources`/`References` heading,
+    and lines wholly in italics (notes about how the text was made, not claims). Scoring them
+    would reward boilerplate and copied titles. Titles named inside prose are kept.
     """
     titles = [title.casefold() for title in drop_titles if title]
     lines: list[str] = []
@@ -133,15 +136,32 @@ def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
         line = raw.strip()
         if not line or set(line) <= set("-:= "):
             continue
-        if any(title in line.casefold() for title in titles):
-            continue
         line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links keep their text
         line = re.sub(r"https?://\S+", "", line)
-        line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line)
+        line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line).strip()
+        if _is_note(line) or _is_source_entry(line, titles):
+            continue
         line = line.replace("**", "").replace("__", "").replace("`", "").strip()
-        if line:
+        if line and line.casefold().rstrip(":") not in _SOURCE_HEADINGS:
             lines.append(line)
     return "\n".join(lines)
+
+
+_SOURCE_HEADINGS = frozenset({"sources", "references", "papers"})
+
+
+def _is_note(line: str) -> bool:
+    return len(line) > 2 and (
+        (line[0] == line[-1] == "_" and not line.startswith("__"))
+        or (line[0] == line[-1] == "*" and not line.startswith("**"))
+    )
+
+
+def _is_source_entry(line: str, titles: Sequence[str]) -> bool:
+    folded = line.casefold()
+    if re.match(r"^\[\d+\]", folded):
+        return any(title in folded for title in titles)
+    return any(folded.startswith(title) for title in titles)
 
 
 def split_sentences(text: str) -> list[str]:
