@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.settings import Settings, load_settings
 from store.chroma import PaperStore
@@ -21,6 +21,9 @@ from store.embeddings import Embedder, make_embedder
 from store.ingest import ProgressCallback, VectorCache, ingest_items
 from store.models import Hit, IngestReport, Paper
 from store.search import Searcher, SearchMode
+
+if TYPE_CHECKING:
+    from agent.doctor import DoctorReport
 
 DateLike = date | str | None
 
@@ -203,6 +206,13 @@ class PaperBrief:
             "collection": self.settings.store.collection,
             "data_dir": str(self.data_dir),
         }
+
+    def doctor(self) -> DoctorReport:
+        """Check the setup and say how to fix what fails: LLM endpoint, model, chat and JSON
+        replies (json_schema or the json_object fallback), embedding model, data directory."""
+        from agent.doctor import run_doctor
+
+        return run_doctor(self.settings)
 
 
 class _progress_for:
