@@ -208,3 +208,19 @@ def test_cli_doctor_prints_json_and_exits_1_on_failure(
     text = capsys.readouterr().out
     assert "FAIL  llm model available: 'absent-model' is not among the models" in text
     assert text.rstrip().endswith("1 check(s) failed")
+
+
+def test_paperbrief_doctor_checks_its_own_settings(
+    openai_server: OpenAIServer, make_pb: Any
+) -> None:
+    openai_server.set_responder(_healthy)
+    brief = make_pb(
+        llm={"base_url": openai_server.base_url, "model": "test-model"},
+        embedding={"provider": "hash"},
+    )
+
+    report = brief.doctor()
+
+    assert report.ok, report.to_text()
+    assert _by_name(report)["data dir writable"][1] == str(brief.data_dir)
+    assert len(openai_server.chat_requests) == 2
