@@ -1,0 +1,205 @@
+"""Search: hybrid ranking on the real sample, filters, diversity, BM25, and the reading API."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from agent.api import PaperBrief, PaperNotFoundError
+from store.lexical import BM25Index, tokenize
+from store.models import Paper
+from store.search import SEARCH_MODES
+from tests.conftest import MakePB
+
+
+def paper_titled(pb: PaperBrief, fragment: str) -> Paper:
+    matches = [p for p in pb.papers() if fragment.lower() in p.title.lower()]
+    assert len(matches) == 1, f"{fragment!r} matches {len(matches)} sample papers"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("extra decoding heads that predict several future tokens", "Medusa"),
+        ("lightweight security for low-power IoT networks", "Predictive-CSM"),
+        ("LLMs communicating through their caches instead of text", "Cache-to-Cache"),
+        ("sequence parallelism for linear attention models", "LASP-2"),
+        ("do chat models obey the system message", "SysBench"),
+    ],
+)
+def test_hybrid_search_ranks_the_paper_asked_for_first(
+    sample_pb: PaperBrief, query: str, title: str
+) -> None:
+    hits = sample_pb.search(query, k=5)
+
+    assert hits[0].paper == paper_titled(sample_pb, title)
+    assert len(hits) == 5
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_hybrid_hits_say_where_each_retriever_ranked_them(sample_pb: PaperBrief) -> None:
+    hits = sample_pb.search("key-value cache for diffusion language models", k=10)
+
+    assert all(h.dense_rank is not None or h.lexical_rank is not None for h in hits)
+    assert any(h.dense_rank is not None and h.lexical_rank is not None for h in hits)
+
+
+@pytest.mark.parametrize("mode", SEARCH_MODES)
+def test_filters_hold_for_every_hit_in_every_mode(sample_pb: PaperBrief, mode: str) -> None:
+    since, until = date(2025, 5, 1), date(2025, 10, 31)
+
+    dated = sample_pb.searcher.search(
+        "language models",
+        k=50,
+        since=since,
+        until=until,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    voted = sample_pb.searcher.search(
+        "language models",
+        k=50,
+        min_upvotes=2,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    coded = sample_pb.searcher.search(
+        "language models",
+        k=50,
+        has_code=True,
+        mode=mode,  # type: ignore[arg-type]
+    )
+
+    assert dated and voted and coded
+    assert all(h.paper.published and since <= h.paper.published <= until for h in dated)
+    assert all(h.paper.upvotes is not None and h.paper.upvotes >= 2 for h in voted)
+    assert all(h.paper.has_code for h in coded)
+    in_range = [p for p in sample_pb.papers(since, until)]
+    assert len(dated) <= len(in_range) < len(sample_pb.papers())
+
+
+def test_a_filter_nothing_passes_gives_no_hits(sample_pb: PaperBrief) -> None:
+    assert sample_pb.search("diffusion", since="2030-01-01") == []
+    assert sample_pb.search("diffusion", min_upvotes=10**6) == []
+
+
+def test_bad_search_arguments_are_clear_errors(sample_pb: PaperBrief) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        sample_pb.search("   ")
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        sample_pb.search("diffusion", k=0)
+    with pytest.raises(ValueError, match=r"since \(2025-11-01\) is after until"):
+        sample_pb.search("diffusion", since="2025-11-01", until="2025-10-01")
+    with pytest.raises(ValueError, match="since: '11/01/2025' is not a date"):
+        sample_pb.search("diffusion", since="11/01/2025")
+
+
+def near_duplicates(tmp_path: Path) -> Path:
+    records = [
+        {
+            "arxiv_id": f"2511.1000{n}",
+            "title": f"Caching for diffusion language models, variant {n}",
+            "abstract": "We cache keys and values to speed up diffusion language model decoding.",
+        }
+        for n in range(3)
+    ] + [
+        {
+            "arxiv_id": "2511.20000",
+            "title": "Diffusion language models for code",
+            "abstract": "Diffusion language models write code by denoising whole programs.",
+        },
+        {
+            "arxiv_id": "2511.30000",
+            "title": "Caching in web servers",
+            "abstract": "We cache pages to speed up web servers.",
+        },
+    ]
+    path = tmp_path / "dups.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_diverse_search_does_not_fill_the_top_with_near_duplicates(
+    make_pb: MakePB, tmp_path: Path
+) -> None:
+    pb = make_pb(search={"mmr_lambda": 0.5})
+    pb.ingest(near_duplicates(tmp_path))
+    query = "caching for diffusion language models"
+
+    plain = [h.paper.id for h in pb.search(query, k=3)]
+    diverse = [h.paper.id for h in pb.search(query, k=3, diverse=True)]
+
+    assert all(pid.startswith("2511.1000") for pid in plain)
+    # The second pick is the related paper that is not a copy of the first.
+    assert diverse[0] == plain[0]
+    assert diverse[1] == "2511.20000"
+    assert len(set(diverse)) == 3
+
+
+def test_new_papers_are_searchable_right_after_ingest(make_pb: MakePB, tmp_path: Path) -> None:
+    pb = make_pb()
+    pb.ingest(near_duplicates(tmp_path))
+    assert pb.search("zebrafish", k=3, mode="lexical") == []
+    later = tmp_path / "later.jsonl"
+    later.write_text(
+        json.dumps({"title": "Zebrafish fins", "abstract": "Zebrafish regrow their fins."}) + "\n"
+    )
+
+    pb.ingest(later)
+
+    assert pb.search("zebrafish", k=3, mode="lexical")[0].paper.title == "Zebrafish fins"
+    assert pb.search("zebrafish regrow fins", k=1)[0].paper.title == "Zebrafish fins"
+
+
+def test_tokenize_drops_stop_words_and_folds_plurals() -> None:
+    assert tokenize("The Models and their Studies of LLMs") == ["model", "study", "llm"]
+    assert tokenize("class analysis focus") == ["class", "analysis", "focus"]
+
+
+def test_bm25_prefers_the_rare_exact_term_and_ignores_non_matching_papers() -> None:
+    papers = [
+        Paper(id=f"p{n}", title=title, abstract=abstract, source="test")
+        for n, (title, abstract) in enumerate(
+            [
+                ("Language models", "Language models model language well."),
+                ("GRPO for reasoning", "We train language models with GRPO."),
+                ("Vision", "Images and pixels."),
+            ]
+        )
+    ]
+    index = BM25Index(papers)
+
+    assert index.top("GRPO language models", 10)[0][0] == "p1"
+    assert {pid for pid, _ in index.top("language", 10)} == {"p0", "p1"}
+    assert index.top("pixels", 10, allowed=index.scores("x") > 0) == []
+
+
+def test_papers_are_listed_by_date_within_the_bounds(sample_pb: PaperBrief) -> None:
+    everything = sample_pb.papers()
+    window = sample_pb.papers(since="2025-05-01", until=date(2025, 5, 31))
+
+    dated = [p.published for p in everything if p.published is not None]
+    assert dated == sorted(dated)
+    assert window and all(p.published and p.published.month == 5 for p in window)
+    assert len(window) == sum(1 for d in dated if date(2025, 5, 1) <= d <= date(2025, 5, 31))
+
+
+def test_paper_by_id_and_an_unknown_id(sample_pb: PaperBrief) -> None:
+    medusa = paper_titled(sample_pb, "Medusa")
+
+    assert sample_pb.paper(medusa.id) == medusa
+    with pytest.raises(PaperNotFoundError, match="no paper with id 'nope'") as caught:
+        sample_pb.paper("nope")
+    assert isinstance(caught.value, KeyError)
+
+
+def test_stats_describe_the_store(sample_pb: PaperBrief) -> None:
+    stats = sample_pb.stats()
+
+    assert stats["papers"] == len(sample_pb.papers()) == sample_pb.store.count()
+    assert stats["with_code"] == sum(p.has_code for p in sample_pb.papers())
+    assert stats["embedder"] == sample_pb.embedder.name and stats["dim"] == 384
+    assert stats["earliest"] <= stats["latest"]
+    assert sum(stats["sources"].values()) == stats["papers"]
