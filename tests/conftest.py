@@ -38,6 +38,7 @@ from agent.settings import Settings  # noqa: E402
 from store.embeddings import Embedder  # noqa: E402
 from store.embeddings.hashing import HashEmbedder  # noqa: E402
 from tests.support.openai_server import openai_server  # noqa: E402, F401 - shared fixture
+from tests.support.smtp_server import smtp_server, tls_files  # noqa: E402, F401 - shared
 
 MakePB = Callable[..., PaperBrief]
 

@@ -2,133 +2,25 @@
 
 from __future__ import annotations
 
-import email
 import logging
-import shutil
-import socket
 import ssl
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import default
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 
 from agent.mail import MailError, SentLedger, build_message, send_message
 from agent.settings import EmailSettings
 from store.models import Paper
-
-USER = "reader@example.org"
-PASSWORD = "pw-9f2c-never-log-me"
-
-
-@dataclass
-class SMTPSink:
-    """A running SMTP server and what it received."""
-
-    host: str
-    port: int
-    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    def settings(self, **overrides: Any) -> EmailSettings:
-        values: dict[str, Any] = {
-            "smtp_host": self.host,
-            "smtp_port": self.port,
-            "security": "none",
-            "username": USER,
-            "password": SecretStr(PASSWORD),
-            "sender": "paperbrief@example.org",
-            "recipients": ["ada@example.org"],
-            "timeout": 10,
-        }
-        values.update(overrides)
-        return EmailSettings(**values)
-
-
-class _Handler:
-    def __init__(self, sink: SMTPSink) -> None:
-        self.sink = sink
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.original_content, policy=default)
-        assert isinstance(message, EmailMessage)
-        self.sink.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _authenticator(sink: SMTPSink) -> Any:
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = (
-            isinstance(data, LoginPassword)
-            and data.login.decode() == USER
-            and data.password.decode() == PASSWORD
-        )
-        if ok:
-            sink.logins.append(data.login.decode())
-        # handled=False: the server, not this callback, sends the 535 reply.
-        return AuthResult(success=ok, handled=False)
-
-    return check
-
-
-def _start(sink: SMTPSink, **kwargs: Any) -> Controller:
-    controller = Controller(
-        _Handler(sink),
-        hostname=sink.host,
-        port=sink.port,
-        authenticator=_authenticator(sink),
-        **kwargs,
-    )
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPSink]:
-    """A plain SMTP server (no TLS) that accepts the test login."""
-    sink = SMTPSink("127.0.0.1", _free_port())
-    controller = _start(sink, auth_require_tls=False)
-    try:
-        yield sink
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def tls_files(tmp_path: Path) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate for 127.0.0.1."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def _server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
+from tests.support.smtp_server import (
+    PASSWORD,
+    USER,
+    SMTPSink,
+    free_port,
+    server_context,
+    start_smtp,
+)
 
 
 def _message(title: str = "Fast decoding") -> EmailMessage:
@@ -184,7 +76,7 @@ def test_wrong_password_is_reported_without_the_password(smtp_server: SMTPSink) 
 
 
 def test_unreachable_server_is_a_mail_error() -> None:
-    settings = EmailSettings(smtp_host="127.0.0.1", smtp_port=_free_port(), security="none")
+    settings = EmailSettings(smtp_host="127.0.0.1", smtp_port=free_port(), security="none")
     with pytest.raises(MailError, match="failed"):
         send_message(_message(), settings, ["ada@example.org"])
 
@@ -196,8 +88,8 @@ def test_missing_host_is_a_clear_error() -> None:
 
 def test_starttls_upgrades_before_login(tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
-    sink = SMTPSink("127.0.0.1", _free_port())
-    controller = _start(sink, tls_context=_server_context(cert, key), require_starttls=True)
+    sink = SMTPSink("127.0.0.1", free_port())
+    controller = start_smtp(sink, tls_context=server_context(cert, key), require_starttls=True)
     try:
         client_context = ssl.create_default_context(cafile=str(cert))
         send_message(
@@ -211,17 +103,9 @@ def test_starttls_upgrades_before_login(tls_files: tuple[Path, Path]) -> None:
 
 def test_ssl_connects_over_tls_from_the_start(tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
-    sink = SMTPSink("127.0.0.1", _free_port())
-    controller = Controller(
-        _Handler(sink),
-        hostname=sink.host,
-        port=sink.port,
-        ssl_context=_server_context(cert, key),
-        authenticator=_authenticator(sink),
-        # The whole connection is TLS; aiosmtpd only knows about STARTTLS.
-        auth_require_tls=False,
-    )
-    controller.start()
+    sink = SMTPSink("127.0.0.1", free_port())
+    # The whole connection is TLS; aiosmtpd's own TLS check only knows about STARTTLS.
+    controller = start_smtp(sink, ssl_context=server_context(cert, key), auth_require_tls=False)
     try:
         client_context = ssl.create_default_context(cafile=str(cert))
         send_message(_message(), sink.settings(security="ssl"), ["ada@example.org"], client_context)
