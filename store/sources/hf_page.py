@@ -52,7 +52,7 @@ HEADER_LINES = {
 }
 SEPARATOR = "·"
 _DATE_LINE = re.compile(r"^([A-Z][a-z]{2}) (\d{1,2})(?:, (\d{4}))?(?: (\d+))?$")
-_AUTHORS_LINE = re.compile(r"^[•·*-]\s*(\d+)\s+authors?$")
+_AUTHORS_LINE = re.compile(r"^(?:[•·*-]\s*)?(\d+)\s+authors?$")
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # Abstracts run to hundreds of characters and several sentences; titles do not. Only used to
 # decide which line is missing when titles and abstracts no longer alternate.
