@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.results import Answer, Comparison
 from agent.settings import Settings, load_settings
 from store.chroma import PaperStore
 from store.embeddings import Embedder, make_embedder
@@ -24,6 +25,7 @@ from store.search import Searcher, SearchMode
 
 if TYPE_CHECKING:
     from agent.doctor import DoctorReport
+    from agent.graph import Agent
 
 DateLike = date | str | None
 
@@ -77,6 +79,7 @@ class PaperBrief:
         self.searcher = Searcher(self.store, self.embedder, settings.search)
         self.llm = llm
         self._cache: VectorCache | None = None
+        self._agent: Agent | None = None
 
     def __repr__(self) -> str:
         return f"PaperBrief(data_dir={str(self.data_dir)!r}, embedder={self.embedder.name!r})"
@@ -213,6 +216,46 @@ class PaperBrief:
         from agent.doctor import run_doctor
 
         return run_doctor(self.settings)
+
+    # -- the agent: answers, comparisons, takeaways ---------------------------------------------
+
+    @property
+    def agent(self) -> Agent:
+        """The LangGraph agent over this store (built on first use; see `agent/graph.py`)."""
+        if self._agent is None:
+            from agent.graph import Agent
+
+            self._agent = Agent.for_paperbrief(self)
+        return self._agent
+
+    def ask(self, question: str, thread_id: str | None = None) -> Answer:
+        """A direct answer whose every factual sentence cites the papers it comes from.
+
+        Questions on the same `thread_id` form a conversation, kept on disk under the data dir
+        (a new thread when None; the answer's `thread_id` says which). A question the papers do
+        not cover gets `abstained=True` and no citations.
+        """
+        return self.agent.ask(question, thread_id)
+
+    def ask_stream(self, question: str, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """`ask`, as events: `{"event": "token"|"sentence"|"retrieved", ...}` while it is
+        written, then `{"event": "answer", "answer": Answer}`."""
+        return self.agent.stream_ask(question, thread_id)
+
+    def compare(
+        self, query: str | None = None, paper_ids: Sequence[str] | None = None
+    ) -> Comparison:
+        """Compare the papers on a topic (`query`) or the papers named by `paper_ids`.
+
+        Unknown ids raise `UnknownPapersError` (a KeyError) naming them.
+        """
+        return self.agent.compare(query, paper_ids)
+
+    def tldr(self, paper: Paper | str) -> str:
+        """The one-sentence takeaway of a paper (or a paper id)."""
+        target = self.paper(paper) if isinstance(paper, str) else paper
+        text, _usage = self.agent.tldr(target)
+        return text
 
 
 class _progress_for:
