@@ -161,7 +161,12 @@ def _is_source_entry(line: str, titles: Sequence[str]) -> bool:
     folded = line.casefold()
     if re.match(r"^\[\d+\]", folded):
         return any(title in folded for title in titles)
-    return any(folded.startswith(title) for title in titles)
+    # A heading or list entry naming a paper: the title and at most a few words of metadata
+    # (date, id, upvotes); prose that merely begins with a short title goes on much longer.
+    return any(
+        folded.startswith(title) and len(_WORD.findall(folded[len(title) :])) <= 10
+        for title in titles
+    )
 
 
 def split_sentences(text: str) -> list[str]:
@@ -180,7 +185,8 @@ def cited_numbers(sentence: str) -> list[int]:
 
 
 def without_citations(sentence: str) -> str:
-    return _CITATION.sub("", sentence).strip()
+    """The sentence with its `[n]` markers (and the space before them) removed."""
+    return re.sub(r"\s*" + _CITATION.pattern, "", sentence).strip()
 
 
 def numbers_in(text: str) -> set[str]:

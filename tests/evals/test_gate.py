@@ -1,0 +1,69 @@
+"""The regression gate: a drop beyond tolerance fails, a drop within it passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals.gate import Aggregate, ScoredCase, aggregate, compare, load_aggregate
+
+
+def rows(recall: list[float | None], errors: int = 0) -> list[ScoredCase]:
+    scored = [ScoredCase(task="ask", metrics={"retrieved_recall": value}) for value in recall]
+    return scored + [ScoredCase(task="ask", error="boom") for _ in range(errors)]
+
+
+def test_aggregate_means_only_the_cases_a_metric_applies_to() -> None:
+    result = aggregate("s", "offline", 5, rows([1.0, 0.5, None], errors=1))
+    ask = result.tasks["ask"]
+    assert (ask.cases, ask.errors) == (4, 1)
+    assert ask.metrics["retrieved_recall"].mean == pytest.approx(0.75)
+    assert ask.metrics["retrieved_recall"].n == 2
+
+
+def test_a_drop_beyond_tolerance_fails_and_names_task_metric_and_size() -> None:
+    baseline = aggregate("s", "offline", 5, rows([1.0, 1.0]))
+    current = aggregate("s", "offline", 5, rows([1.0, 0.8]))  # mean 0.9: a drop of 0.1
+    regressions = compare(current, baseline, {"default": 0.05})
+    assert len(regressions) == 1
+    message = str(regressions[0])
+    assert "ask: retrieved_recall dropped by 0.1000" in message
+    assert "1.0000 -> 0.9000" in message
+
+
+def test_a_drop_within_tolerance_or_a_rise_passes() -> None:
+    baseline = aggregate("s", "offline", 5, rows([1.0, 1.0]))
+    assert compare(aggregate("s", "offline", 5, rows([1.0, 0.8])), baseline, {"default": 0.1}) == []
+    assert compare(baseline, aggregate("s", "offline", 5, rows([0.5])), {}) == []
+    # Per-metric tolerance beats the default.
+    lenient = {"default": 0.0, "retrieved_recall": 0.2}
+    assert compare(aggregate("s", "offline", 5, rows([1.0, 0.8])), baseline, lenient) == []
+
+
+def test_new_errors_and_vanished_metrics_fail() -> None:
+    baseline = aggregate("s", "offline", 5, rows([1.0]))
+    broken = aggregate("s", "offline", 5, rows([], errors=1))
+    messages = [str(regression) for regression in compare(broken, baseline, {"default": 1.0})]
+    assert "ask: errors rose from 0 to 1 (tolerance 0)" in messages
+    assert "ask: retrieved_recall is missing (baseline 1.0000)" in messages
+
+
+def test_cost_metrics_are_reported_not_gated() -> None:
+    cheap = [ScoredCase(task="ask", metrics={"llm_calls": 1.0, "tokens": 100.0})]
+    costly = [ScoredCase(task="ask", metrics={"llm_calls": 9.0, "tokens": 9000.0})]
+    assert compare(aggregate("s", "llm", 5, costly), aggregate("s", "llm", 5, cheap), {}) == []
+    assert compare(aggregate("s", "llm", 5, cheap), aggregate("s", "llm", 5, costly), {}) == []
+
+
+def test_baseline_files_round_trip_and_bad_ones_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "aggregate.json"
+    original = aggregate("s", "offline", 5, rows([0.25]))
+    path.write_text(original.model_dump_json(), encoding="utf-8")
+    assert load_aggregate(path) == original
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"aggregate\.json: not an aggregate file"):
+        load_aggregate(path)
+    with pytest.raises(ValueError, match="no such baseline file"):
+        load_aggregate(tmp_path / "missing.json")
+    assert isinstance(original, Aggregate)

@@ -1,0 +1,90 @@
+"""Suite files: the bundled suite is complete, and a bad suite names file, case and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals import SuiteError, load_suite
+from evals.suite import TASKS
+
+SAMPLE = Path(__file__).resolve().parents[2] / "evals" / "suites" / "sample.yaml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "suite.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_suite_covers_every_task_and_out_of_corpus_questions() -> None:
+    suite = load_suite(SAMPLE)
+    assert len(suite.cases) >= 20
+    assert {case.task for case in suite.cases} == set(TASKS)
+    assert sum(case.expect_no_citations for case in suite.cases) >= 2
+    assert all(case.gold or case.expect_no_citations for case in suite.cases)
+    assert any(case.exact_set for case in suite.cases if case.task == "brief")
+
+
+def test_a_valid_suite_parses_key_points_in_both_forms(tmp_path: Path) -> None:
+    suite = load_suite(
+        write(
+            tmp_path,
+            """
+name: mini
+tolerances: {default: 0.05, rougeL: 0.1}
+cases:
+  - id: a
+    task: ask
+    query: what?
+    gold: [Some Title]
+    key_points:
+      - Plain statement judged by similarity.
+      - text: Termed statement
+        all: [cache]
+        any: [key, value]
+""",
+        )
+    )
+    plain, termed = suite.cases[0].key_points
+    assert not plain.has_terms
+    assert termed.all_terms == ["cache"] and termed.any_terms == ["key", "value"]
+    assert suite.tolerance("rougeL") == 0.1
+    assert suite.tolerance("rouge1") == 0.05
+
+
+@pytest.mark.parametrize(
+    ("case_yaml", "expected"),
+    [
+        ("- {id: q1, task: ask}", "case 'q1': field (case): Value error, task 'ask' needs `query`"),
+        (
+            "- {id: b1, task: brief, window: {start: 2025-10-08, end: 2025-10-01}}",
+            "case 'b1': field window",
+        ),
+        ("- {id: t1, task: tldr, paper: X, colour: red}", "case 't1': field colour"),
+        ("- {id: s1, task: summarise, query: x}", "case 's1': field task"),
+        ("- {id: c1, task: ask, query: x, exact_set: true}", "`exact_set` applies only"),
+        ("- {task: ask}", "case #1: field id"),
+    ],
+)
+def test_a_bad_case_is_named_with_its_field(tmp_path: Path, case_yaml: str, expected: str) -> None:
+    path = write(tmp_path, f"name: bad\ncases:\n{case_yaml}\n")
+    with pytest.raises(SuiteError) as caught:
+        load_suite(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_duplicate_ids_and_broken_yaml_are_rejected(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: dup\ncases:\n- {id: x, task: ask, query: a}\n- {id: x, task: ask, query: b}\n",
+    )
+    with pytest.raises(SuiteError, match="appears twice"):
+        load_suite(path)
+    with pytest.raises(SuiteError, match="not valid YAML"):
+        load_suite(write(tmp_path, "cases: [unclosed"))
+    with pytest.raises(SuiteError, match="no such suite file"):
+        load_suite(tmp_path / "missing.yaml")
