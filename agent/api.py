@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.results import Answer, Comparison
+from agent.results import Answer, Comparison, Recommendation
 from agent.settings import Settings, load_settings
 from store.chroma import PaperStore
 from store.embeddings import Embedder, make_embedder
@@ -256,6 +256,36 @@ class PaperBrief:
         target = self.paper(paper) if isinstance(paper, str) else paper
         text, _usage = self.agent.tldr(target)
         return text
+
+    def recommend(
+        self,
+        interests: Sequence[str] | str,
+        k: int = 5,
+        since: DateLike = None,
+        until: DateLike = None,
+        liked: Sequence[str] | None = None,
+        today: DateLike = None,
+    ) -> list[Recommendation]:
+        """The `k` papers published in [since, until] most worth reading for these interests.
+
+        Ranked by relevance to the interests (and to the `liked` paper ids, which are never
+        recommended back), recency and upvotes, weighted by `settings.recommend`; each with a
+        one-sentence reason. `today` (default: the newest candidate's date) anchors recency,
+        so results are reproducible. Unknown liked ids raise `UnknownLikedPapersError` (a
+        KeyError) naming them. See `agent/recommend.py`.
+        """
+        from agent.recommend import recommend
+
+        return recommend(
+            self.papers(since, until),
+            interests,
+            embedder=self.embedder,
+            store=self.store,
+            settings=self.settings.recommend,
+            k=k,
+            liked=liked,
+            today=as_date(today, "today"),
+        )
 
 
 class _progress_for:

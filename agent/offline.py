@@ -119,8 +119,7 @@ _LEAD_IN = re.compile(
     r"|however|moreover|furthermore|additionally|in addition|finally|overall|thus|therefore"
     r"|consequently|notably|importantly|as a result|in contrast|instead|accordingly|hence"
     r"|for example|for instance|in summary|to summari[sz]e|concretely"
-    r"|(?:to (?:address|tackle|overcome|solve|bridge|fill|close|mitigate|alleviate|remedy"
-    r"|resolve|handle)|building (?:on|upon)|motivated by|inspired by|based on|given|towards?"
+    r"|(?:to [a-z]+|building (?:on|upon)|motivated by|inspired by|based on|given|towards?"
     r"|guided by|driven by|in light of|against this backdrop|with this insight)"
     r" (?:[\w'’-]+ ){0,7}?[\w'’-]+"
     r"),\s+",
@@ -145,13 +144,15 @@ def strip_lead_in(sentence: str) -> str:
     # connectives whose removal leaves a clause that stands on its own.
     if len(rest.split()) < 4 or not (rest[:1].isalpha()):
         return sentence
-    framing = not re.match(
+    # An adverbial clause ("To improve efficiency,") may carry the sentence's purpose; drop it
+    # only when the main clause has its own subject ("we propose ...").
+    clause = re.match(
         r"(?:to |building|motivated|inspired|based|given|toward|guided|driven|in light"
         r"|against|with this)",
         match.group(0),
         re.I,
     )
-    if not framing and not _WE.match(rest):
+    if clause and not _WE.match(rest):
         return sentence
     return rest[0].upper() + rest[1:]
 
@@ -558,6 +559,17 @@ def _main_point(paper: Paper, question: _Question) -> str | None:
     for sentence in ranked:
         if sentence.role in ("contribution", "method"):
             return sentence.text
+    return ranked[0].text if ranked else None
+
+
+def main_point(paper: Paper, question: str = "") -> str | None:
+    """The abstract's contribution sentence that best matches `question` (else its best
+    method sentence, else its best sentence), verbatim."""
+    ranked, _ = _rank_sentences(_question(question, None), paper)
+    for role in ("contribution", "method"):
+        for sentence in ranked:
+            if sentence.role == role:
+                return sentence.text
     return ranked[0].text if ranked else None
 
 
