@@ -22,6 +22,7 @@ This is the only module that imports `openai`. It owns, for every OpenAI-compati
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json
 import logging
@@ -33,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
@@ -65,12 +66,31 @@ CHARS_PER_TOKEN = 4
 CACHE_FORMAT = 1
 """Bumped when what the cache stores changes, so old entries stop matching."""
 
-StructuredMode = Literal["json_schema", "json_object"]
+StructuredMode = Literal["json_schema", "json_object", "prompt"]
+"""json_schema: `response_format` with the schema; json_object: `response_format` json_object
+and the schema in the system message; prompt: the schema in the system message only (for
+servers that reject both response formats)."""
 
-# Endpoints (base URL, model) that rejected response_format json_schema in this process.
-_JSON_SCHEMA_REJECTED: set[tuple[str, str]] = set()
-_STREAM_OPTIONS_REJECTED: set[tuple[str, str]] = set()
-_CAPABILITIES_LOCK = threading.Lock()
+
+@dataclass
+class EndpointQuirks:
+    """What an endpoint turned out not to accept, learnt from its 400s and kept for the process.
+
+    Each is tried the standard way first; a rejection naming the parameter switches it here, and
+    the call is repeated once, so that e.g. OpenAI reasoning models (no `max_tokens`, only the
+    default temperature) and servers without `stream_options` work without configuration.
+    """
+
+    json_schema_rejected: bool = False
+    json_object_rejected: bool = False
+    stream_options_rejected: bool = False
+    max_completion_tokens: bool = False
+    default_temperature_only: bool = False
+
+
+# Keyed by (base URL, model); shared by every client in the process.
+_QUIRKS: dict[tuple[str, str], EndpointQuirks] = {}
+_QUIRKS_LOCK = threading.Lock()
 
 _THINKING = re.compile(r"\A\s*<think>.*?</think>\s*", re.DOTALL)
 _FENCED = re.compile(r"\A\s*```(?:json)?\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
@@ -87,6 +107,7 @@ class LLMError(Exception):
         model: str,
         status: int | None = None,
         body: str | None = None,
+        param: str | None = None,
         attempts: int = 0,
         seconds: float = 0.0,
     ) -> None:
@@ -95,6 +116,7 @@ class LLMError(Exception):
         self.model = model
         self.status = status
         self.body = body
+        self.param = param
         self.attempts = attempts
         self.seconds = seconds
         where = f"LLM {model!r} at {base_url}"
@@ -251,12 +273,35 @@ def _validation_summary(exc: ValidationError, limit: int = 8) -> str:
     return "; ".join(lines)
 
 
-def _schema_rejected(error: LLMError) -> bool:
-    """Whether a 4xx says the server does not support response_format json_schema."""
+def _format_rejected(error: LLMError) -> bool:
+    """Whether a 4xx says the server does not support the response_format asked for."""
     if error.status not in (400, 415, 422, 501):
         return False
     text = (error.body or "").lower()
-    return any(word in text for word in ("response_format", "json_schema", "unsupported"))
+    return error.param == "response_format" or any(
+        word in text for word in ("response_format", "json_schema", "json_object", "unsupported")
+    )
+
+
+def _quirk_in(error: LLMError, known: EndpointQuirks) -> str | None:
+    """The `EndpointQuirks` field a 400 reveals and that is not known yet, if any."""
+    if error.status != 400:
+        return None
+    text = (error.body or "").lower()
+    param = error.param or ""
+    if not known.max_completion_tokens and (
+        param == "max_tokens" or "max_completion_tokens" in text
+    ):
+        return "max_completion_tokens"
+    if not known.default_temperature_only and (
+        param == "temperature" or ("temperature" in text and "unsupported" in text)
+    ):
+        return "default_temperature_only"
+    if not known.stream_options_rejected and (
+        param == "stream_options" or "stream_options" in text
+    ):
+        return "stream_options_rejected"
+    return None
 
 
 class OpenAIChat:
@@ -317,13 +362,26 @@ class OpenAIChat:
         return (self.base_url, self.model)
 
     @property
+    def quirks(self) -> EndpointQuirks:
+        """A snapshot of what this endpoint was found not to accept."""
+        with _QUIRKS_LOCK:
+            return replace(_QUIRKS.setdefault(self.endpoint, EndpointQuirks()))
+
+    def _learn(self, **found: bool) -> None:
+        with _QUIRKS_LOCK:
+            quirks = _QUIRKS.setdefault(self.endpoint, EndpointQuirks())
+            for name, value in found.items():
+                setattr(quirks, name, value)
+
+    @property
     def structured_mode(self) -> StructuredMode:
         """How structured replies are requested from this endpoint now."""
         if self.settings.structured_output != "auto":
             return self.settings.structured_output
-        with _CAPABILITIES_LOCK:
-            rejected = self.endpoint in _JSON_SCHEMA_REJECTED
-        return "json_object" if rejected else "json_schema"
+        quirks = self.quirks
+        if not quirks.json_schema_rejected:
+            return "json_schema"
+        return "prompt" if quirks.json_object_rejected else "json_object"
 
     # public calls
 
@@ -395,21 +453,51 @@ class OpenAIChat:
 
     # requests
 
+    def _params(self, quirks: EndpointQuirks) -> dict[str, Any]:
+        """Sampling parameters in the form this endpoint accepts."""
+        params: dict[str, Any] = {}
+        if not quirks.default_temperature_only:
+            params["temperature"] = self.settings.temperature
+        if quirks.max_completion_tokens:
+            params["max_completion_tokens"] = self.settings.max_tokens
+        else:
+            params["max_tokens"] = self.settings.max_tokens
+        return params
+
+    def _adapting(self, call: Callable[[EndpointQuirks], str], usage: Usage) -> str:
+        """`call` with retries; when a 400 names a parameter the endpoint does not accept,
+        learn the quirk and call again (each quirk once)."""
+        while True:
+            quirks = self.quirks
+            try:
+                return self._with_retries(functools.partial(call, quirks), usage)
+            except LLMError as error:
+                learnt = _quirk_in(error, quirks)
+                if learnt is None:
+                    raise
+                log.warning(
+                    "%s (%s) rejected a parameter (%s); adapting: %s",
+                    self.base_url,
+                    self.model,
+                    _excerpt(error.body or "", 120),
+                    learnt,
+                )
+                self._learn(**{learnt: True})
+
     def _complete(
         self,
         messages: list[dict[str, str]],
         usage: Usage,
         response_format: dict[str, Any] | None = None,
     ) -> str:
-        def request() -> str:
+        def request(quirks: EndpointQuirks) -> str:
             completion = self._client.chat.completions.create(
                 model=self.model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
                 response_format=response_format  # type: ignore[arg-type]
                 if response_format is not None
                 else openai.omit,
+                **self._params(quirks),
             )
             text = ""
             if completion.choices:
@@ -422,24 +510,22 @@ class OpenAIChat:
                 self._estimate(usage, messages, text)
             return text
 
-        return self._with_retries(request, usage)
+        return self._adapting(request, usage)
 
     def _stream(
         self, messages: list[dict[str, str]], on_token: Callable[[str], None], usage: Usage
     ) -> str:
-        with _CAPABILITIES_LOCK:
-            ask_usage = self.endpoint not in _STREAM_OPTIONS_REJECTED
-
-        def request() -> str:
+        def request(quirks: EndpointQuirks) -> str:
             parts: list[str] = []
             reported: tuple[int, int] | None = None
             stream = self._client.chat.completions.create(
                 model=self.model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
                 stream=True,
-                stream_options={"include_usage": True} if ask_usage else openai.omit,
+                stream_options=openai.omit
+                if quirks.stream_options_rejected
+                else {"include_usage": True},
+                **self._params(quirks),
             )
             with stream:
                 try:
@@ -462,15 +548,7 @@ class OpenAIChat:
                 self._estimate(usage, messages, text)
             return text
 
-        try:
-            return self._with_retries(request, usage)
-        except LLMError as error:
-            if ask_usage and error.status == 400 and "stream_options" in (error.body or ""):
-                with _CAPABILITIES_LOCK:
-                    _STREAM_OPTIONS_REJECTED.add(self.endpoint)
-                log.info("%s rejects stream_options; streaming without usage", self.base_url)
-                return self._stream(messages, on_token, usage)
-            raise
+        return self._adapting(request, usage)
 
     def _structured_request(
         self,
@@ -479,6 +557,7 @@ class OpenAIChat:
         json_schema: dict[str, Any],
         usage: Usage,
     ) -> str:
+        forced = self.settings.structured_output != "auto"
         mode = self.structured_mode
         if mode == "json_schema":
             response_format = {
@@ -494,23 +573,35 @@ class OpenAIChat:
             try:
                 return self._complete(messages, usage, response_format)
             except LLMError as error:
-                if self.settings.structured_output != "auto" or not _schema_rejected(error):
+                if forced or not _format_rejected(error):
                     raise
-                with _CAPABILITIES_LOCK:
-                    _JSON_SCHEMA_REJECTED.add(self.endpoint)
+                self._learn(json_schema_rejected=True)
                 log.warning(
                     "%s rejected response_format json_schema (%s); using json_object from now on",
                     self.base_url,
                     _excerpt(error.body or "", 120),
                 )
+                mode = "json_object"
         instruction = render(
             "json_object_schema",
             schema_name=schema.__name__,
             schema=json.dumps(json_schema, indent=2),
         )
-        return self._complete(
-            _with_system_note(messages, instruction), usage, {"type": "json_object"}
-        )
+        noted = _with_system_note(messages, instruction)
+        if mode == "json_object":
+            try:
+                return self._complete(noted, usage, {"type": "json_object"})
+            except LLMError as error:
+                if forced or not _format_rejected(error):
+                    raise
+                self._learn(json_object_rejected=True)
+                log.warning(
+                    "%s rejected response_format json_object too (%s); asking for JSON in the "
+                    "prompt only",
+                    self.base_url,
+                    _excerpt(error.body or "", 120),
+                )
+        return self._complete(noted, usage)
 
     @staticmethod
     def _parse(text: str, schema: type[T]) -> T:
@@ -589,9 +680,11 @@ class OpenAIChat:
     def _error(self, exc: BaseException, attempts: int, seconds: float) -> LLMError:
         status: int | None = None
         body: str | None = None
+        param: str | None = None
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             body = _status_body(exc)
+            param = exc.param
             reason = f"HTTP {status}: {_excerpt(body)}"
             hint = _status_hint(status, self.model, exc)
             if hint:
@@ -623,6 +716,7 @@ class OpenAIChat:
             model=self.model,
             status=status,
             body=body,
+            param=param,
             attempts=attempts,
             seconds=seconds,
         )

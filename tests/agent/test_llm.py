@@ -427,3 +427,53 @@ def test_parallel_calls_respect_the_concurrency_limit(
 
     assert [r.text for r in results] == [f"echo {q}" for q in questions]
     assert peak <= 2
+
+
+def test_a_reasoning_model_endpoint_is_learnt_once(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    # OpenAI's reasoning models reject max_tokens (use max_completion_tokens) and temperature.
+    openai_server.unsupported_params = {"max_tokens", "temperature"}
+    openai_server.set_responder(lambda body: "thought about it")
+    llm = make_llm()
+
+    first = llm.chat(USER)
+    second = llm.chat([{"role": "user", "content": "And another?"}])
+
+    assert first.text == second.text == "thought about it"
+    bodies = [r.body for r in openai_server.chat_requests]
+    assert len(bodies) == 4  # two rejections, then every call right the first time
+    assert bodies[-1]["max_completion_tokens"] == 1200
+    assert "max_tokens" not in bodies[-1]
+    assert "temperature" not in bodies[-1]
+
+
+def test_a_server_rejecting_stream_options_still_streams(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.unsupported_params = {"stream_options"}
+    openai_server.enqueue(Stream(["one", " two"]))
+    tokens: list[str] = []
+
+    result = make_llm().chat(USER, on_token=tokens.append)
+
+    assert tokens == ["one", " two"]
+    assert result.text == "one two"
+    assert result.usage.completion_tokens == 2  # estimated: 7 characters
+    assert "stream_options" not in openai_server.chat_requests[-1].body
+
+
+def test_a_server_rejecting_both_response_formats_gets_the_schema_in_the_prompt(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.unsupported_params = {"response_format"}
+    openai_server.enqueue(Json({"claim": "plain", "paper_ids": []}))
+    llm = make_llm()
+
+    result = llm.structured(USER, Finding)
+
+    assert result.value.claim == "plain"
+    last = openai_server.chat_requests[-1].body
+    assert "response_format" not in last
+    assert '"paper_ids"' in last["messages"][0]["content"]
+    assert llm.structured_mode == "prompt"

@@ -15,8 +15,11 @@ retry policy, streaming, structured outputs and error messages are exercised ove
 Every request is recorded in `server.requests` (path, body, headers). `models` is what
 `/v1/models` lists (`list_models = False` answers that route with 404, as some servers do);
 `json_schema_supported = False` answers any `response_format` of type `json_schema` with a 400;
-`stream_usage_supported = False` ignores `stream_options.include_usage`. Chat completions for a
-model not in `models` get a 404 `model_not_found`, as OpenAI, vLLM and Ollama answer.
+`stream_usage_supported = False` ignores `stream_options.include_usage`; a request carrying any
+parameter in `unsupported_params` (e.g. `{"max_tokens", "temperature"}` as OpenAI's reasoning
+models, `{"response_format"}`, `{"stream_options"}`) gets OpenAI's 400 `unsupported_parameter`.
+Chat completions for a model not in `models` get a 404 `model_not_found`, as OpenAI, vLLM and
+Ollama answer.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ class OpenAIServer:
         self.list_models = True
         self.json_schema_supported = True
         self.stream_usage_supported = True
+        self.unsupported_params: set[str] = set()
         self.requests: list[ReceivedRequest] = []
         self._queue: deque[Reply] = deque()
         self._responder: Responder | None = None
@@ -376,6 +380,19 @@ class OpenAIServer:
                         "message": f"The model `{model}` does not exist.",
                         "type": "invalid_request_error",
                         "code": "model_not_found",
+                    }
+                },
+            )
+        for param in sorted(self.unsupported_params & body.keys()):
+            return Status(
+                400,
+                {
+                    "error": {
+                        "message": f"Unsupported parameter: '{param}' is not supported with "
+                        "this model.",
+                        "type": "invalid_request_error",
+                        "param": param,
+                        "code": "unsupported_parameter",
                     }
                 },
             )
