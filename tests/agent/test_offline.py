@@ -1,0 +1,235 @@
+"""The offline extractive writer (agent/offline.py) on the real sample corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.offline import (
+    classify_sentence,
+    extract_evidence,
+    is_extract_of,
+    needs_training,
+    shorten,
+    strip_lead_in,
+    tldr,
+    write_answer,
+    write_comparison,
+)
+from agent.state import Evidence
+from agent.text import TermStats, numbers_in, split_sentences
+from store.models import Paper
+from store.sources import load_source, sample_corpus_path
+
+SPEED_UP = "How do recent methods speed up diffusion language models?"
+OUT_OF_CORPUS = "What is the best sourdough hydration?"
+
+
+@pytest.fixture(scope="module")
+def sample_papers() -> list[Paper]:
+    return [p for p in load_source(str(sample_corpus_path())) if isinstance(p, Paper)]
+
+
+@pytest.fixture(scope="module")
+def corpus_stats(sample_papers: list[Paper]) -> TermStats:
+    return TermStats([f"{p.title}. {p.abstract}" for p in sample_papers])
+
+
+def titled(papers: list[Paper], prefix: str) -> Paper:
+    return next(p for p in papers if p.title.startswith(prefix))
+
+
+@pytest.fixture(scope="module")
+def prophet(sample_papers: list[Paper]) -> Paper:
+    return titled(sample_papers, "Diffusion Language Models Know the Answer")
+
+
+@pytest.fixture(scope="module")
+def diffusion_papers(sample_papers: list[Paper]) -> list[Paper]:
+    prefixes = (
+        "Diffusion Language Models Know the Answer",
+        "dKV-Cache",
+        "Accelerating Diffusion LLM Inference via Local Determinism",
+        "Discrete Diffusion in Large Language and Multimodal Models: A Survey",
+    )
+    return [titled(sample_papers, p) for p in prefixes]
+
+
+def evidence_for(question: str, papers: list[Paper], stats: TermStats | None) -> list[Evidence]:
+    return [extract_evidence(question, p, stats=stats) for p in papers]
+
+
+def assert_extractive(text: str, paper: Paper) -> None:
+    assert is_extract_of(text, paper.abstract), f"{text!r} is not from {paper.title!r}"
+    assert numbers_in(text) <= numbers_in(paper.abstract)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "role"),
+    [
+        ("We propose Prophet, a training-free decoding paradigm.", "contribution"),
+        ("In this paper, we introduce a benchmark for agents.", "contribution"),
+        ("However, their inference remains slower than autoregressive models.", "problem"),
+        ("Generating valid molecules remains challenging.", "problem"),
+        ("Experiments show that our method outperforms strong baselines by 4.2%.", "result"),
+        ("Prophet reduces the number of decoding steps by up to 3.4x.", "result"),
+        ("Specifically, our method caches key and value states across steps.", "method"),
+        ("Large language models are widely deployed.", "other"),
+    ],
+)
+def test_classify_sentence_by_cue_phrases(sentence: str, role: str) -> None:
+    assert classify_sentence(sentence) == role
+
+
+def test_strip_lead_in_keeps_a_faithful_sentence() -> None:
+    assert strip_lead_in("In this work, we highlight an overlooked property.") == (
+        "We highlight an overlooked property."
+    )
+    assert strip_lead_in("Building on this observation, we introduce Prophet, a decoder.") == (
+        "We introduce Prophet, a decoder."
+    )
+    # Without a subject of its own the clause carries the meaning: left alone.
+    kept = "To this day, models remain slow."
+    assert strip_lead_in("In this paper, results.") == "In this paper, results."
+    assert strip_lead_in(kept) == kept
+
+
+def test_shorten_cuts_asides_but_never_a_number() -> None:
+    sentence = (
+        "Empirical evaluations of LLaDA-8B and Dream-7B across multiple tasks show that Prophet "
+        "reduces the number of decoding steps by up to 3.4x while preserving high quality."
+    )
+    short = shorten(sentence, max_words=10)
+    assert numbers_in(short) == numbers_in(sentence)
+    assert is_extract_of(short, sentence)
+    aside = (
+        "In this work, we propose the dKV-Cache method (a delayed cache), which reuses states, "
+        "enabling 2-10x speedups."
+    )
+    assert shorten(aside, max_words=5, keep_numbers=False) == "We propose the dKV-Cache method."
+    assert shorten(aside, max_words=5) == (
+        "We propose the dKV-Cache method, which reuses states, enabling 2-10x speedups."
+    )
+
+
+def test_evidence_for_the_speed_up_question_quotes_the_speed_up(
+    prophet: Paper, corpus_stats: TermStats
+) -> None:
+    evidence = extract_evidence(SPEED_UP, prophet, stats=corpus_stats)
+    assert evidence.bears_on_question
+    texts = [s.text for s in evidence.sentences]
+    assert any("3.4x" in t for t in texts) or any("fast decoding paradigm" in t for t in texts)
+    for sentence in evidence.sentences:
+        assert sentence.text in split_sentences(prophet.abstract)
+
+
+def test_evidence_without_corpus_statistics_still_finds_the_speed_up(prophet: Paper) -> None:
+    # The agent graph calls extract_evidence(question, paper) with no statistics.
+    evidence = extract_evidence(SPEED_UP, prophet)
+    assert evidence.bears_on_question
+    assert any("Prophet" in s.text for s in evidence.sentences)
+
+
+def test_unrelated_papers_do_not_bear_on_the_question(
+    sample_papers: list[Paper], corpus_stats: TermStats
+) -> None:
+    unrelated = titled(sample_papers, "A Retrieve-and-Read Framework for Knowledge Graph")
+    assert not extract_evidence(SPEED_UP, unrelated, stats=corpus_stats).bears_on_question
+    assert not any(e.bears_on_question for e in evidence_for(OUT_OF_CORPUS, sample_papers, None))
+
+
+def test_answer_cites_only_given_papers_with_sentences_from_their_abstracts(
+    sample_papers: list[Paper], corpus_stats: TermStats
+) -> None:
+    evidence = evidence_for(SPEED_UP, sample_papers, corpus_stats)
+    papers = {p.id: p for p in sample_papers}
+    draft = write_answer(SPEED_UP, evidence, papers)
+    assert not draft.abstained
+    cited = {c for s in draft.sentences for c in s.cites}
+    assert cited <= set(papers)
+    diffusion_lm = [p for p in sample_papers if p.id in cited]
+    assert all("iffusion" in p.title + p.abstract for p in diffusion_lm)
+    for sentence in draft.sentences[1:]:
+        if len(sentence.cites) == 1:
+            assert_extractive(sentence.text, papers[sentence.cites[0]])
+        else:  # template text names papers or a shared term, never a figure
+            assert not numbers_in(sentence.text)
+    prophet = titled(sample_papers, "Diffusion Language Models Know the Answer")
+    assert prophet.id in cited
+    assert any("3.4x" in s.text for s in draft.sentences if s.cites == [prophet.id])
+
+
+def test_answer_never_cites_a_paper_it_was_not_given(
+    sample_papers: list[Paper], diffusion_papers: list[Paper]
+) -> None:
+    given = {p.id: p for p in diffusion_papers[:2]}
+    evidence = evidence_for(SPEED_UP, sample_papers, None)
+    draft = write_answer(SPEED_UP, evidence, given)
+    assert {c for s in draft.sentences for c in s.cites} == set(given)
+
+
+def test_answer_opens_with_an_overview_naming_the_count(diffusion_papers: list[Paper]) -> None:
+    evidence = evidence_for(SPEED_UP, diffusion_papers[:3], None)
+    draft = write_answer(SPEED_UP, evidence, {p.id: p for p in diffusion_papers})
+    assert draft.sentences[0].text.startswith("Three of the papers address this question")
+
+
+def test_out_of_corpus_question_abstains(sample_papers: list[Paper]) -> None:
+    evidence = evidence_for(OUT_OF_CORPUS, sample_papers, None)
+    draft = write_answer(OUT_OF_CORPUS, evidence, {p.id: p for p in sample_papers})
+    assert draft.abstained
+    assert draft.sentences == []
+
+
+def test_comparison_of_diffusion_lm_papers(diffusion_papers: list[Paper]) -> None:
+    prophet, _dkv, _localleap, survey = diffusion_papers
+    draft = write_comparison("speed up diffusion language models", diffusion_papers, [])
+    rows = {r.paper_id: r for r in draft.rows}
+    assert list(rows) == [p.id for p in diffusion_papers]
+    assert rows[prophet.id].needs_training is False  # "a training-free fast decoding paradigm"
+    assert rows[prophet.id].code == "https://github.com/pixeli99/Prophet"
+    assert "3.4x" in rows[prophet.id].key_result
+    assert rows[survey.id].needs_training is None
+    for paper in diffusion_papers:
+        row = rows[paper.id]
+        for cell in (row.problem, row.approach, row.key_result):
+            if cell:
+                assert_extractive(cell, paper)
+    assert "diffusion" in " ".join(draft.shared)
+    assert any("prophet" in d.casefold() for d in draft.differences)
+    assert draft.read_first == survey.id
+    assert draft.read_first_reason and "survey" in draft.read_first_reason
+    assert {c for s in draft.sentences for c in s.cites} == set(rows)
+
+
+def test_comparison_without_a_survey_reads_the_most_central_paper_first(
+    diffusion_papers: list[Paper], sample_papers: list[Paper]
+) -> None:
+    unrelated = titled(sample_papers, "Molecular Graph Generation")
+    papers = [*diffusion_papers[:3], unrelated]
+    draft = write_comparison(None, papers, [])
+    assert draft.read_first in {p.id for p in diffusion_papers[:3]}
+    assert draft.read_first_reason
+
+
+def test_needs_training_from_cues(sample_papers: list[Paper]) -> None:
+    learn2pd = titled(sample_papers, "Learning to Parallel")
+    assert needs_training(learn2pd) is True  # "a framework that trains a lightweight ... filter"
+
+
+def test_tldr_is_one_faithful_shortened_sentence(sample_papers: list[Paper]) -> None:
+    for paper in sample_papers:
+        takeaway = tldr(paper)
+        assert len(split_sentences(takeaway)) == 1, takeaway
+        # Pieces of the abstract in order: parentheticals and clauses cut, nothing added.
+        assert is_extract_of(takeaway, paper.abstract, max_pieces=8), (paper.title, takeaway)
+        assert len(takeaway) <= max(len(s) for s in split_sentences(paper.abstract)) + 1
+
+
+def test_tldr_drops_the_framing_and_keeps_the_claim(sample_papers: list[Paper]) -> None:
+    takeaways = [tldr(p) for p in sample_papers]
+    assert not any(t.startswith(("In this paper", "In this work")) for t in takeaways)
+    mean_words = sum(len(t.split()) for t in takeaways) / len(takeaways)
+    mean_sentence = sum(
+        len(s.split()) for p in sample_papers for s in split_sentences(p.abstract)
+    ) / sum(len(split_sentences(p.abstract)) for p in sample_papers)
+    assert mean_words < mean_sentence + 10
