@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.results import Answer, Comparison, Recommendation
+from agent.results import Answer, Briefing, Comparison, Recommendation
 from agent.settings import Settings, load_settings
 from store.chroma import PaperStore
 from store.embeddings import Embedder, make_embedder
@@ -286,6 +286,24 @@ class PaperBrief:
             liked=liked,
             today=as_date(today, "today"),
         )
+
+    # -- the weekly briefing ----------------------------------------------------------------------
+
+    def briefing(
+        self, start: DateLike, end: DateLike, interests: Sequence[str] | None = None
+    ) -> Briefing:
+        """The briefing of the papers published in [start, end] (see `agent/briefing.py`).
+
+        Themes of similar papers, each with a cited comparison and one-line takeaways; top picks
+        for `interests` (default: `settings.recommend.interests`); the most upvoted papers; and
+        papers an earlier sent briefing already carried, listed apart (changed ones marked).
+        """
+        from agent.briefing import build_briefing
+
+        first, last = as_date(start, "start"), as_date(end, "end")
+        if first is None or last is None:
+            raise ValueError("a briefing needs a start and an end date")
+        return build_briefing(self, first, last, interests)
 
 
 class _progress_for:

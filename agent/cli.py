@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.api import PaperBrief, PaperNotFoundError, as_date
 from agent.llm import LLMError
+from agent.mail import MailError
 from agent.settings import Settings, load_settings
 from store.chroma import StoreError
 from store.models import Hit
@@ -228,6 +229,104 @@ def run_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# -- brief ------------------------------------------------------------------------------------
+
+
+def register_brief(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "brief",
+        help="the weekly briefing: themes, top picks, trending; written, printed or mailed",
+        description="Build the briefing of a week (default: the last complete ISO week) and "
+        "print it as Markdown, write it (--out) or mail it (--send). Papers sent in an "
+        "earlier briefing are listed apart, not as new; a week is mailed once per recipient "
+        "list unless --force.",
+    )
+    parser.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2025-W21")
+    parser.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="first day")
+    parser.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="last day")
+    parser.add_argument(
+        "--interest",
+        action="append",
+        metavar="TEXT",
+        help="an interest for the top picks (repeatable; default: recommend.interests)",
+    )
+    parser.add_argument(
+        "--fetch",
+        action="store_true",
+        help="first ingest the period from the Hugging Face Daily Papers API (one request a day)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="write PATH.md, PATH.html and PATH.txt (a directory gets briefing-<week>.*)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("md", "html", "text", "json"),
+        default="md",
+        help="what to print when neither --out nor --send is given (default md)",
+    )
+    parser.add_argument("--send", action="store_true", help="mail it (settings: email.*)")
+    parser.add_argument(
+        "--to",
+        action="append",
+        metavar="ADDR",
+        help="recipient(s), repeatable or comma-separated (overrides email.recipients)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="send even if this week already went to them"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write the mail as an .eml file (next to --out, else ./briefing-<week>.eml) "
+        "instead of sending it",
+    )
+    parser.set_defaults(handler=run_brief)
+
+
+def run_brief(args: argparse.Namespace) -> int:
+    from agent.briefing import (
+        build_briefing,
+        deliver_briefing,
+        fetch_period,
+        output_paths,
+        period_label,
+        resolve_period,
+        write_briefing,
+    )
+
+    start, end = resolve_period(args.week, as_date(args.since), as_date(args.until))
+    brief = open_brief(args)
+    fetched = []
+    if args.fetch:
+        report = fetch_period(brief, start, end)
+        print(report.summary(), file=sys.stderr)
+        fetched = report.papers
+    briefing = build_briefing(brief, start, end, args.interest, include=fetched)
+    if args.out:
+        for path in write_briefing(briefing, Path(args.out)):
+            print(path)
+    if args.send or args.dry_run:
+        recipients = [r for value in args.to or [] for r in value.split(",") if r.strip()]
+        eml = None
+        if args.dry_run:
+            label = period_label(briefing.start, briefing.end)
+            base = Path(args.out) if args.out else Path(f"briefing-{label}")
+            eml = output_paths(base, briefing)["md"].with_suffix(".eml")
+        delivery = deliver_briefing(
+            brief, briefing, recipients or None, force=args.force, dry_run=eml
+        )
+        print(delivery.summary())
+    if not args.out and not (args.send or args.dry_run):
+        if args.format == "json":
+            print(briefing.model_dump_json(indent=2))
+        else:
+            renderings = {"md": briefing.markdown, "html": briefing.html, "text": briefing.text}
+            print(renderings[args.format], end="")
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 REGISTRARS: tuple[Registrar, ...] = (
@@ -236,6 +335,7 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_stats,
     register_eval,
     register_doctor,
+    register_brief,
 )
 
 # Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
@@ -245,6 +345,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StoreError,
     PaperNotFoundError,
     LLMError,
+    MailError,
     FileNotFoundError,
     ValueError,
 )

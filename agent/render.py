@@ -21,7 +21,7 @@ from datetime import date
 from agent.results import Briefing, Recommendation, Theme
 from store.models import Paper
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$")
 _WIDTH = 78
 
@@ -93,12 +93,14 @@ def render_markdown(
     if briefing.picks:
         out += ["## Top picks", ""]
         for n, pick in enumerate(briefing.picks, 1):
-            out.append(f"{n}. **{_md_link(pick.paper)}** — {md_escape(pick.reason)}")
+            mark = " **(updated)**" if pick.paper.id in updated else ""
+            out.append(f"{n}. **{_md_link(pick.paper)}**{mark} — {md_escape(pick.reason)}")
         out.append("")
     if briefing.trending:
         out += ["## Trending", ""]
         for paper in briefing.trending:
-            out.append(f"- {_md_link(paper)} — {paper.upvotes or 0} upvotes")
+            mark = " **(updated)**" if paper.id in updated else ""
+            out.append(f"- {_md_link(paper)}{mark} — {paper.upvotes or 0} upvotes")
         out.append("")
     if papers:
         out += ["## Themes", ""]
