@@ -196,8 +196,14 @@ def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
             "instructions",
         )
     mode = llm.structured_mode
-    if mode == before == "json_schema":
+    if mode == "json_schema":
         detail = "response_format json_schema works"
+    elif mode == "prompt":
+        detail = (
+            "the server rejects response_format json_schema and json_object; JSON is asked for "
+            "in the prompt and validated, which works but is less reliable: a server or model "
+            "with structured output support is better"
+        )
     elif before == "json_schema":
         detail = (
             "the server rejected response_format json_schema; the json_object fallback works "

@@ -25,6 +25,7 @@ Ollama answer.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -129,6 +130,16 @@ def _split_words(content: str) -> list[str]:
     return parts
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (timed out, closed a finished stream) is routine here.
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class OpenAIServer:
     """`/v1/chat/completions` and `/v1/models` on 127.0.0.1, a random port, scripted replies."""
 
@@ -143,8 +154,7 @@ class OpenAIServer:
         self._responder: Responder | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # scripting
@@ -213,6 +223,9 @@ class OpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate writes; with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms a request), which real servers avoid the same way.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
