@@ -1,0 +1,159 @@
+"""Recommendation scoring and reasons (agent/recommend.py) and `PaperBrief.recommend`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from agent.api import PaperBrief
+from agent.recommend import (
+    UnknownLikedPapersError,
+    normalised_weights,
+    reason_for,
+    recency_score,
+    score_papers,
+)
+from agent.settings import RecommendSettings
+from store.models import Paper
+
+TODAY = date(2025, 11, 6)
+
+
+def paper(pid: str, title: str, days_old: int | None, upvotes: int | None) -> Paper:
+    return Paper(
+        id=pid,
+        title=title,
+        abstract=f"We propose {title}, a method that works. Experiments show gains of 12%.",
+        published=None if days_old is None else TODAY - timedelta(days=days_old),
+        upvotes=upvotes,
+        source="test",
+    )
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+# Three axes stand for three topics: graphs, diffusion, agents.
+GRAPHS, DIFFUSION, AGENTS = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+CANDIDATES = [
+    paper("graph-old", "GraphNet", days_old=60, upvotes=3),
+    paper("diffusion-new", "FastDiff", days_old=0, upvotes=1),
+    paper("agents-popular", "AgentHub", days_old=30, upvotes=90),
+]
+VECTORS = np.stack([unit(1, 0.1, 0), unit(0.1, 1, 0), unit(0, 0.1, 1)])
+
+
+def ranked_ids(settings: RecommendSettings, interests: np.ndarray, liked=None) -> list[str]:
+    scored = score_papers(CANDIDATES, VECTORS, interests, liked, TODAY, settings)
+    return [s.paper.id for s in scored]
+
+
+def test_the_matching_paper_ranks_first_for_an_interest() -> None:
+    settings = RecommendSettings()
+    assert ranked_ids(settings, GRAPHS[None, :])[0] == "graph-old"
+    assert ranked_ids(settings, AGENTS[None, :])[0] == "agents-popular"
+
+
+def test_weights_change_the_order_as_documented() -> None:
+    interests = GRAPHS[None, :]
+    only_recency = RecommendSettings(relevance_weight=0, recency_weight=1, popularity_weight=0)
+    assert ranked_ids(only_recency, interests) == ["diffusion-new", "agents-popular", "graph-old"]
+    only_votes = RecommendSettings(relevance_weight=0, recency_weight=0, popularity_weight=1)
+    assert ranked_ids(only_votes, interests)[0] == "agents-popular"
+
+
+def test_weights_are_normalised_so_scores_stay_in_unit_range() -> None:
+    doubled = RecommendSettings(relevance_weight=1.2, recency_weight=0.5, popularity_weight=0.3)
+    assert normalised_weights(doubled) == pytest.approx((0.6, 0.25, 0.15))
+    for s in score_papers(CANDIDATES, VECTORS, GRAPHS[None, :], None, TODAY, doubled):
+        assert 0.0 <= s.score <= 1.0
+        parts = 0.6 * s.relevance + 0.25 * s.recency + 0.15 * s.popularity
+        assert s.score == pytest.approx(parts)
+    with pytest.raises(ValueError, match="all zero"):
+        normalised_weights(
+            RecommendSettings(relevance_weight=0, recency_weight=0, popularity_weight=0)
+        )
+
+
+def test_recency_halves_every_half_life_and_popularity_is_log_scaled() -> None:
+    assert recency_score(TODAY, TODAY, 14) == 1.0
+    assert recency_score(TODAY - timedelta(days=14), TODAY, 14) == pytest.approx(0.5)
+    assert recency_score(None, TODAY, 14) == 0.0
+    scored = {
+        s.paper.id: s
+        for s in score_papers(
+            CANDIDATES, VECTORS, GRAPHS[None, :], None, TODAY, RecommendSettings()
+        )
+    }
+    assert scored["agents-popular"].popularity == 1.0
+    assert scored["graph-old"].popularity == pytest.approx(np.log1p(3) / np.log1p(90))
+
+
+def test_liked_papers_pull_similar_papers_up() -> None:
+    settings = RecommendSettings(relevance_weight=1, recency_weight=0, popularity_weight=0)
+    both = np.stack([GRAPHS, AGENTS])
+    without = score_papers(CANDIDATES, VECTORS, both, None, TODAY, settings)
+    liked_agents = AGENTS[None, :]
+    with_liked = score_papers(CANDIDATES, VECTORS, both, liked_agents, TODAY, settings)
+    rank = {s.paper.id: i for i, s in enumerate(with_liked)}
+    assert rank["agents-popular"] == 0
+    before = {s.paper.id: s.relevance for s in without}
+    after = {s.paper.id: s.relevance for s in with_liked}
+    assert after["agents-popular"] >= before["agents-popular"]
+    assert after["graph-old"] < before["graph-old"]
+
+
+def test_reason_names_the_matched_interest_and_only_known_facts() -> None:
+    interests = ["graph learning", "AI agents"]
+    scored = score_papers(
+        CANDIDATES, VECTORS, np.stack([GRAPHS, AGENTS]), None, TODAY, RecommendSettings()
+    )
+    by_id = {s.paper.id: s for s in scored}
+    reason = reason_for(CANDIDATES[2], interests, by_id["agents-popular"], today=TODAY)
+    assert reason.startswith('Matches your interest in "AI agents"')
+    assert "the authors propose AgentHub" in reason
+    assert "90 upvotes" in reason
+    assert "30 days before the newest paper" in reason
+    undated = paper("undated", "NoDate", days_old=None, upvotes=None)
+    plain = score_papers(
+        [undated], GRAPHS[None, :], GRAPHS[None, :], None, TODAY, RecommendSettings()
+    )
+    text = reason_for(undated, ["graph learning"], plain[0], today=TODAY)
+    assert "upvote" not in text and "published" not in text
+
+
+@pytest.mark.slow
+def test_recommend_on_the_sample_ranks_a_matching_paper_first(sample_pb: PaperBrief) -> None:
+    picks = sample_pb.recommend("recommender systems", k=3)
+    assert len(picks) == 3
+    assert "Recommender Systems" in picks[0].paper.title
+    assert picks[0].reason.startswith('Matches your interest in "recommender systems"')
+    assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)
+
+
+@pytest.mark.slow
+def test_recommend_with_liked_papers(sample_pb: PaperBrief) -> None:
+    papers = sample_pb.papers()
+    survey = next(p for p in papers if p.title.startswith("A Survey of AI Agent Protocols"))
+    picks = sample_pb.recommend("machine learning", k=5, liked=[survey.id])
+    assert survey.id not in {p.paper.id for p in picks}  # never recommended back
+    assert any("gent" in p.paper.title for p in picks[:3])
+    assert any(f'"{survey.title}", which you liked' in p.reason for p in picks)
+
+
+@pytest.mark.slow
+def test_recommend_names_unknown_liked_papers(sample_pb: PaperBrief) -> None:
+    with pytest.raises(UnknownLikedPapersError, match="no-such-paper"):
+        sample_pb.recommend("agents", liked=["no-such-paper"])
+
+
+@pytest.mark.slow
+def test_recommend_is_reproducible_and_respects_the_date_window(sample_pb: PaperBrief) -> None:
+    first = sample_pb.recommend(["diffusion language models"], k=4, since="2025-05-01")
+    again = sample_pb.recommend(["diffusion language models"], k=4, since="2025-05-01")
+    assert [p.paper.id for p in first] == [p.paper.id for p in again]
+    assert all(p.paper.published and p.paper.published >= date(2025, 5, 1) for p in first)
