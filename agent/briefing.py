@@ -179,11 +179,13 @@ def build_briefing(
                     )
                 )
 
+    # Picks are the few papers to read first: in a quiet week, a third of it at most.
+    pick_count = min(settings.picks, -(-len(new) // 3))
     briefing = Briefing(
         start=start,
         end=end,
         themes=themes,
-        picks=_picks(pb, start, end, interests, exclude=set(earlier), k=settings.picks),
+        picks=_picks(pb, start, end, interests, exclude=set(earlier), k=pick_count),
         trending=_trending(papers, settings.trending),
         updated=updated,
         already_sent=already_sent,

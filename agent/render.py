@@ -169,9 +169,29 @@ def theme_summary_markdown(theme: Theme) -> str:
         return "[" + ", ".join(str(n) for n in numbers) + "]" if numbers else ""
 
     # Raw HTML in an abstract-derived sentence must stay text in every rendering.
-    body = "\n".join(kept).replace("<", "\\<").replace(">", "\\>")
+    body = "\n".join(_inline_short_lists(kept)).replace("<", "\\<").replace(">", "\\>")
     text = re.sub(r"\[\d+(?:,\s*\d+)*\]", cite, body)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _inline_short_lists(lines: list[str]) -> list[str]:
+    """A bullet list of single terms ("- diffusion", "- decoding") as one line of terms."""
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        run = []
+        while k + len(run) < len(lines) and lines[k + len(run)].startswith("- "):
+            run.append(lines[k + len(run)][2:].strip())
+        if run and all(len(item.split()) <= 3 and "[" not in item for item in run):
+            out.append(" · ".join(run))
+            k += len(run)
+        elif run:
+            out.extend(f"- {item}" for item in run)
+            k += len(run)
+        else:
+            out.append(lines[k])
+            k += 1
+    return out
 
 
 def briefing_heading(briefing: Briefing, title: str = "paperbrief weekly") -> str:
