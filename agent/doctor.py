@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, computed_field
 
-from agent.llm import LLMError, OpenAIChat
+from agent.llm import OPENAI_BASE_URL, LLMError, OpenAIChat
 from agent.settings import LLMSettings, Settings
 from store.config import EmbeddingSettings
 from store.embeddings import Embedder, make_embedder
@@ -114,6 +114,16 @@ def _check_llm(settings: LLMSettings, factory: LLMFactory, report: DoctorReport)
             f"mode {settings.mode!r} needs a model: set PAPERBRIEF_LLM__MODEL (or OPENAI_MODEL)",
         )
         return
+    if urlsplit(settings.base_url or OPENAI_BASE_URL).hostname == "api.openai.com" and (
+        settings.api_key is None
+    ):
+        report.add(
+            "llm configured",
+            False,
+            f"model {settings.model!r} on OpenAI needs an API key: set OPENAI_API_KEY (or "
+            "PAPERBRIEF_LLM__API_KEY), or point PAPERBRIEF_LLM__BASE_URL at a local server",
+        )
+        return
     try:
         llm = factory(settings)
     except LLMError as exc:
@@ -149,7 +159,8 @@ def _check_endpoint(llm: OpenAIChat, report: DoctorReport) -> bool:
             True,
             f"cannot check: the server does not list its models; {llm.model!r} is tried below",
         )
-    if llm.model in models:
+    # Ollama lists `name:tag` and serves a bare name as `name:latest`.
+    if llm.model in models or f"{llm.model}:latest" in models:
         return report.add("llm model available", True, f"{llm.model!r} is served")
     listed = ", ".join(sorted(models)[:20]) or "none"
     fix = "set PAPERBRIEF_LLM__MODEL to one of them"

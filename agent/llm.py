@@ -704,10 +704,16 @@ class OpenAIChat:
         elif isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
             detail = f"{cause}" if cause else exc.message
-            if "refused" in detail.lower() or "connect" in detail.lower():
+            lowered = detail.lower()
+            if "refused" in lowered:
                 reason = f"connection refused ({detail}): is the server running at {self.base_url}?"
+            elif any(word in lowered for word in ("name or service", "nodename", "getaddrinfo")):
+                reason = (
+                    f"cannot resolve the host of {self.base_url} ({detail}): check "
+                    "PAPERBRIEF_LLM__BASE_URL"
+                )
             else:
-                reason = f"connection failed: {detail}"
+                reason = f"connection failed: {detail or 'the server closed the connection'}"
         else:
             reason = str(exc)
         return LLMError(

@@ -224,3 +224,22 @@ def test_paperbrief_doctor_checks_its_own_settings(
     assert report.ok, report.to_text()
     assert _by_name(report)["data dir writable"][1] == str(brief.data_dir)
     assert len(openai_server.chat_requests) == 2
+
+
+def test_ollama_bare_model_names_match_their_latest_tag(
+    openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    openai_server.models = ["llama3.1:latest"]
+
+    report = run_doctor(_settings(tmp_path, base_url=openai_server.base_url, model="llama3.1"))
+
+    assert _by_name(report)["llm model available"][0]
+
+
+def test_openai_without_a_key_is_reported_before_any_request(tmp_path: Path) -> None:
+    report = run_doctor(_settings(tmp_path, model="gpt-4o-mini"))
+
+    ok, detail = _by_name(report)["llm configured"]
+    assert not ok
+    assert "OPENAI_API_KEY" in detail
+    assert "llm endpoint reachable" not in _by_name(report)
