@@ -26,9 +26,12 @@ from agent.briefing import (
 )
 from agent.cli import main
 from agent.mail import SentLedger
+from agent.settings import Settings
 from store.models import Paper
 from store.sources import SAMPLE_PAGE_DATE, load_source, sample_corpus_path
 from tests.conftest import MakePB
+from tests.support.agent_responder import AgentResponder
+from tests.support.openai_server import OpenAIServer
 from tests.support.smtp_server import PASSWORD, USER, SMTPSink
 from tests.support.static_http import Reply, StaticHTTPServer
 
@@ -384,3 +387,37 @@ def test_brief_fetch_asks_once_per_day_and_covers_what_was_listed(
     ids = sorted(p["id"] for t in briefing["themes"] for p in t["papers"])
     assert ids == ["2505.20001", "2505.20002"]
     assert [p["upvotes"] for p in briefing["trending"]] == [40, 9]
+
+
+# --- LLM mode --------------------------------------------------------------------------------
+
+
+def test_llm_briefing_counts_its_calls_and_a_rerun_makes_none(
+    sample_pb: PaperBrief, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    responder = AgentResponder()
+    openai_server.set_responder(responder)
+    settings = Settings(
+        data_dir=tmp_path,
+        llm={"mode": "llm", "base_url": openai_server.base_url, "model": "test-model"},
+    )
+    pb = PaperBrief(
+        data_dir=tmp_path, settings=settings, embedder=sample_pb.embedder, store=sample_pb.store
+    )
+
+    first = pb.briefing(*WEEK)
+    requests_after_first = len(openai_server.chat_requests)
+    second = pb.briefing(*WEEK)
+
+    papers = _theme_ids(first)
+    compared = [t for t in first.themes if len(t.papers) > 1]
+    assert first.mode == "llm"
+    assert all(t.summary.mode == "llm" for t in compared)
+    assert responder.calls["chat"] == len(papers)  # one takeaway per paper
+    assert responder.calls["NumberedComparison"] == len(compared)
+    assert first.usage.llm_calls == requests_after_first > 0
+    assert first.usage.prompt_tokens > 0 and first.usage.completion_tokens > 0
+    assert len(openai_server.chat_requests) == requests_after_first
+    assert second.usage.llm_calls == 0
+    assert second.usage.cached_calls == first.usage.llm_calls
+    assert second.markdown == first.markdown
