@@ -10,7 +10,6 @@ which one verifier (`agent/verify.py`) checks and one renderer (`agent/compose.p
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -588,7 +587,8 @@ def parse_prose_draft(text: str, papers: Sequence[Paper]) -> Draft:
 
 def tldr_for(paper: Paper, llm: ChatLLM | None) -> tuple[str, Usage]:
     """One-sentence takeaway: the extractive one offline; in LLM mode the model's, with its
-    numbers checked against the abstract (one rewrite, then the extractive sentence, logged)."""
+    numbers checked against the abstract. A failing takeaway gets one rewrite call, then raises
+    `UnsupportedTakeawayError`; an LLM failure raises `LLMError`. Never a silent fallback."""
     if llm is None:
         return offline.tldr(paper), Usage()
     usage = Usage()
@@ -609,7 +609,8 @@ def tldr_for(paper: Paper, llm: ChatLLM | None) -> tuple[str, Usage]:
         usage.add(fixed.usage)
         text = " ".join(strip_citation_marks(fixed.value.text).split())
         if not text or numbers_in(text) - allowed:
-            raise UnsupportedTakeawayError(paper.id, json.dumps(sorted(numbers_in(text) - allowed)))
+            still = sorted(numbers_in(text) - allowed) or bad
+            raise UnsupportedTakeawayError(paper.id, ", ".join(still))
     return text, usage
 
 

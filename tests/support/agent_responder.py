@@ -99,6 +99,7 @@ class AgentResponder:
     """Answers every agent call plausibly; override the parts a test is about."""
 
     route: str = "answer"
+    queries: list[str] = field(default_factory=list)
     keep: Callable[[PaperBlock], bool] = lambda paper: True
     answer: AnswerScript = default_answer
     comparison: AnswerScript = default_comparison
@@ -127,7 +128,7 @@ class AgentResponder:
             return Json({"route": self.route, "reason": "scripted"})
         if name == "QueryPlan":
             question = prompt.rsplit("Latest question:", 1)[-1].strip()
-            return Json({"queries": [question]})
+            return Json({"queries": self.queries or [question]})
         if name == "Grades":
             return Json({"relevant": [p.n for p in papers if self.keep(p)]})
         if name == "PaperEvidence":
