@@ -9,13 +9,19 @@ This is the only module that imports `openai`. It owns, for every OpenAI-compati
   bounded by `max_attempts` and `max_retry_seconds`; any other 4xx fails at once. Failures
   surface as `LLMError`, naming the endpoint, the model, why, the attempts and the seconds spent;
 - structured outputs: pydantic models requested with `response_format` `json_schema`, falling
-  back to `json_object` (schema in the system message) when a server rejects `json_schema`,
-  remembered per endpoint for the life of the process; an invalid reply gets one repair attempt;
-- streaming (`on_token`), with `stream_options.include_usage`; a server that ignores it gets its
-  token counts estimated (about 4 characters a token);
+  back to `json_object` (schema in the system message) when a server rejects `json_schema`, and
+  to the schema in the prompt alone when it rejects both; an invalid reply (bad JSON, failed
+  validation) gets one repair attempt, then an `LLMError` naming the schema and the errors;
+- endpoint quirks learnt from 400s and kept per (base URL, model) for the life of the process:
+  `max_completion_tokens` instead of `max_tokens` and the default temperature only (OpenAI's
+  reasoning models), no `stream_options`, the response format fallbacks above;
+- streaming (`on_token`), with `stream_options.include_usage`; when a server sends no usage the
+  tokens are estimated (about 4 characters a token); a stream that breaks after tokens reached
+  `on_token` is not retried, so no token is delivered twice;
 - the disk cache (one JSON file per call under `cache_dir`, keyed by a sha256 of endpoint,
-  model, messages and parameters) and usage accounting (`Usage`: requests that reached the
-  server, cache hits, tokens, cost when prices are configured);
+  model, messages and parameters; a streamed hit is replayed to `on_token` in one piece) and
+  usage accounting (`Usage`: requests that reached the server, retries included; cache hits;
+  tokens; cost when prices are configured);
 - a concurrency limit, since the graph calls the LLM from several threads.
 """
 
@@ -56,6 +62,7 @@ from agent.settings import LLMSettings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 RETRY_AFTER_CAP = 60.0
@@ -154,6 +161,13 @@ class ChatLLM(Protocol):
     def structured(self, messages: list[dict[str, str]], schema: type[T]) -> StructuredResult[T]:
         """The reply parsed and validated as `schema`."""
         ...
+
+
+@dataclass
+class _Reply:
+    text: str
+    truncated: bool = False
+    """The server stopped at the token limit (`finish_reason` "length")."""
 
 
 class _StreamBroken(Exception):
@@ -397,7 +411,7 @@ class OpenAIChat:
             return ChatResult(text=text, usage=Usage(cached_calls=1), cached=True)
         usage = Usage()
         if on_token is None:
-            text = self._complete(messages, usage)
+            text = self._complete(messages, usage).text
         else:
             text = self._stream(messages, on_token, usage)
         self._cache_put(key, {"text": text})
@@ -415,26 +429,33 @@ class OpenAIChat:
             if value is not None:
                 return StructuredResult(value=value, usage=Usage(cached_calls=1), cached=True)
         usage = Usage()
-        text = self._structured_request(messages, schema, json_schema, usage)
+        reply = self._structured_request(messages, schema, json_schema, usage)
         try:
-            value = self._parse(text, schema)
+            value = self._parse(reply.text, schema)
         except ValidationError as first:
             log.info("%s reply invalid (%s); asking once for a repair", schema.__name__, first)
             repair = render(
                 "repair_json",
                 schema_name=schema.__name__,
                 error=_validation_summary(first),
-                reply=text,
+                reply=reply.text,
                 schema=json.dumps(json_schema, indent=2),
             )
             repair_messages = [*messages, {"role": "user", "content": repair}]
-            text = self._structured_request(repair_messages, schema, json_schema, usage)
+            reply = self._structured_request(repair_messages, schema, json_schema, usage)
             try:
-                value = self._parse(text, schema)
+                value = self._parse(reply.text, schema)
             except ValidationError as second:
+                cut = (
+                    f"; the reply stopped at max_tokens={self.settings.max_tokens}: raise "
+                    "PAPERBRIEF_LLM__MAX_TOKENS"
+                    if reply.truncated
+                    else ""
+                )
                 raise LLMError(
                     f"the reply does not match schema {schema.__name__} even after one repair "
-                    f"attempt: {_validation_summary(second)}; reply was: {_excerpt(text, 200)}",
+                    f"attempt: {_validation_summary(second)}{cut}; reply was: "
+                    f"{_excerpt(reply.text, 200)}",
                     base_url=self.base_url,
                     model=self.model,
                 ) from second
@@ -464,7 +485,7 @@ class OpenAIChat:
             params["max_tokens"] = self.settings.max_tokens
         return params
 
-    def _adapting(self, call: Callable[[EndpointQuirks], str], usage: Usage) -> str:
+    def _adapting(self, call: Callable[[EndpointQuirks], R], usage: Usage) -> R:
         """`call` with retries; when a 400 names a parameter the endpoint does not accept,
         learn the quirk and call again (each quirk once)."""
         while True:
@@ -489,8 +510,8 @@ class OpenAIChat:
         messages: list[dict[str, str]],
         usage: Usage,
         response_format: dict[str, Any] | None = None,
-    ) -> str:
-        def request(quirks: EndpointQuirks) -> str:
+    ) -> _Reply:
+        def request(quirks: EndpointQuirks) -> _Reply:
             completion = self._client.chat.completions.create(
                 model=self.model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
@@ -499,16 +520,23 @@ class OpenAIChat:
                 else openai.omit,
                 **self._params(quirks),
             )
-            text = ""
+            reply = _Reply("")
             if completion.choices:
-                text = completion.choices[0].message.content or ""
+                choice = completion.choices[0]
+                reply = _Reply(choice.message.content or "", choice.finish_reason == "length")
             if completion.usage is not None:
                 self._count(
                     usage, completion.usage.prompt_tokens, completion.usage.completion_tokens
                 )
             else:
-                self._estimate(usage, messages, text)
-            return text
+                self._estimate(usage, messages, reply.text)
+            if reply.truncated:
+                log.warning(
+                    "LLM %r stopped at max_tokens=%d; the reply is cut short",
+                    self.model,
+                    self.settings.max_tokens,
+                )
+            return reply
 
         return self._adapting(request, usage)
 
@@ -556,7 +584,7 @@ class OpenAIChat:
         schema: type[BaseModel],
         json_schema: dict[str, Any],
         usage: Usage,
-    ) -> str:
+    ) -> _Reply:
         forced = self.settings.structured_output != "auto"
         mode = self.structured_mode
         if mode == "json_schema":
@@ -609,11 +637,11 @@ class OpenAIChat:
 
     # retries
 
-    def _with_retries(self, request: Callable[[], str], usage: Usage) -> str:
+    def _with_retries(self, request: Callable[[], R], usage: Usage) -> R:
         attempts = 0
         start = time.monotonic()
 
-        def attempt() -> str:
+        def attempt() -> R:
             nonlocal attempts
             attempts += 1
             try:

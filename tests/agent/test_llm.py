@@ -477,3 +477,13 @@ def test_a_server_rejecting_both_response_formats_gets_the_schema_in_the_prompt(
     assert "response_format" not in last
     assert '"paper_ids"' in last["messages"][0]["content"]
     assert llm.structured_mode == "prompt"
+
+
+def test_a_reply_cut_at_the_token_limit_says_so(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    cut = Text('{"claim": "a long claim that never', finish_reason="length")
+    openai_server.enqueue(cut, cut)
+
+    with pytest.raises(LLMError, match=r"stopped at max_tokens=50: raise PAPERBRIEF_LLM__MAX"):
+        make_llm(max_tokens=50).structured(USER, Finding)

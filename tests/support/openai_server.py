@@ -47,6 +47,8 @@ class Text:
     content: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    finish_reason: str = "stop"
+    """"length" says the reply was cut at the token limit."""
 
 
 @dataclass
@@ -300,7 +302,9 @@ class OpenAIServer:
                             {
                                 "index": 0,
                                 "message": {"role": "assistant", "content": content},
-                                "finish_reason": "stop",
+                                "finish_reason": reply.finish_reason
+                                if isinstance(reply, Text)
+                                else "stop",
                             }
                         ],
                         "usage": usage,
