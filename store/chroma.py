@@ -169,8 +169,9 @@ class PaperStore:
             self._collection.upsert(
                 ids=[paper.id for paper in batch],
                 embeddings=np.asarray(vectors[start : start + _CHUNK], dtype=np.float32),
+                # No `documents`: Chroma would build a full-text index of them, which made
+                # writes about 3x slower, and the paper JSON in the metadata holds the text.
                 metadatas=[_metadata(paper) for paper in batch],
-                documents=[paper.embed_text for paper in batch],
             )
         self.generation += 1
 
