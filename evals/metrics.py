@@ -125,12 +125,17 @@ def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
     """The prose of a Markdown result: no source list, no notes, no markup; one line per
     paragraph, table cell or list item.
 
-    Dropped: source-list entries (a line that starts with `[n]` and names a source, or starts
-    with a source title, as headings naming a paper do), a bare `Sources`/`References` heading,
-    and lines wholly in italics (notes about how the text was made, not claims). Scoring them
-    would reward boilerplate and copied titles. Titles named inside prose are kept.
+    Dropped: collapsed `<details>` blocks; source-list entries (a line that starts with `[n]`
+    and names a source, or starts with a source title, as headings naming a paper do); a bare
+    `Sources`/`References` heading; lines wholly in italics (notes about how the text was made,
+    not claims). Scoring them would reward boilerplate and copied titles. Titles named inside
+    prose are kept.
     """
     titles = [title.casefold() for title in drop_titles if title]
+    # Collapsed <details> blocks hold audit material (e.g. sentences a verifier removed), not
+    # the text a reader is given; other HTML tags are markup.
+    markdown = re.sub(r"<details\b.*?</details>", "\n", markdown, flags=re.DOTALL | re.IGNORECASE)
+    markdown = re.sub(r"<[^>\n]+>", " ", markdown)
     lines: list[str] = []
     for raw in markdown.replace("|", "\n").splitlines():
         line = raw.strip()

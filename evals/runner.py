@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
@@ -149,8 +150,15 @@ def _title_key(title: str) -> str:
 
 
 def _embedder(pb: PaperBrief) -> metrics.Embed:
-    def embed(texts: list[str]) -> Any:
-        return pb.embedder.embed(texts)
+    """`pb.embedder`, memoised per text for the run: support checks embed the same abstract
+    sentences again and again, and embedding is most of a run's scoring time."""
+    vectors: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(text for text in texts if text not in vectors))
+        if missing:
+            vectors.update(zip(missing, pb.embedder.embed(missing), strict=True))
+        return np.stack([vectors[text] for text in texts])
 
     return embed
 

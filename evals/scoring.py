@@ -154,9 +154,11 @@ def score(
     values: dict[str, float | None] = {}
     scored = Scored()
     if gold and case.task != "tldr":
-        values["retrieved_recall"] = metrics.recall_at_k(output.ranked, gold, k)
-        values["retrieved_precision"] = metrics.precision_at_k(output.ranked, gold, k)
-        values["retrieved_ndcg"] = metrics.ndcg_at_k(output.ranked, gold, k)
+        # A briefing's papers are a set, not a ranking: measure all of them.
+        cutoff = max(len(output.ranked), 1) if case.task == "brief" else k
+        values["retrieved_recall"] = metrics.recall_at_k(output.ranked, gold, cutoff)
+        values["retrieved_precision"] = metrics.precision_at_k(output.ranked, gold, cutoff)
+        values["retrieved_ndcg"] = metrics.ndcg_at_k(output.ranked, gold, cutoff)
         if case.task != "recommend":
             values["cited_recall"] = metrics.recall_at_k(output.cited, gold, len(output.cited))
             values["cited_precision"] = metrics.precision_at_k(

@@ -49,6 +49,8 @@ def test_plain_text_keeps_prose_and_drops_sources_notes_and_markup() -> None:
         "## Answer\n"
         "Prophet and **Medusa** both decode faster [1, 2].\n\n"
         "| paper | approach |\n| --- | --- |\n| Prophet | early commit [1] |\n\n"
+        "<details><summary>Removed by verification (1)</summary>\n\n"
+        "- Prophet is 9x faster. — a number it lacks\n</details>\n\n"
         "**Sources**\n\n"
         "[1] [Prophet Paper](https://example.org/1), 2025-08-27\n"
         "[2] Medusa Paper, 2024-01-19\n"
