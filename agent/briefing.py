@@ -109,7 +109,16 @@ def _mode(pb: PaperBrief) -> Mode:
 
 
 def _takeaway(pb: PaperBrief, paper: Paper) -> tuple[str, Usage]:
-    return pb.agent.tldr(paper)
+    """The paper's one-line takeaway; the extractive one when the LLM's kept stating numbers
+    its abstract does not contain (one unsupported line must not cost the whole briefing)."""
+    from agent.nodes import UnsupportedTakeawayError
+    from agent.offline import tldr
+
+    try:
+        return pb.agent.tldr(paper)
+    except UnsupportedTakeawayError as exc:
+        log.warning("%s; using the extractive takeaway instead", exc)
+        return tldr(paper), Usage()
 
 
 def _single_paper_summary(paper: Paper, mode: Mode) -> Comparison:
@@ -150,6 +159,7 @@ def build_briefing(
         clusters = cluster_vectors(vectors, settings.min_theme_similarity, settings.max_themes)
         groups = [[new[i] for i in cluster.members] for cluster in clusters]
         workers = max(1, pb.settings.llm.concurrency)
+        _ = pb.agent  # built once here, not raced for by the workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
             takeaway_jobs = {p.id: pool.submit(_takeaway, pb, p) for p in new}
             summary_jobs = [

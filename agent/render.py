@@ -179,7 +179,7 @@ def _inline_short_lists(lines: list[str]) -> list[str]:
     out: list[str] = []
     k = 0
     while k < len(lines):
-        run = []
+        run: list[str] = []
         while k + len(run) < len(lines) and lines[k + len(run)].startswith("- "):
             run.append(lines[k + len(run)][2:].strip())
         if run and all(len(item.split()) <= 3 and "[" not in item for item in run):
