@@ -20,7 +20,9 @@ from typing import Any
 from agent.api import PaperBrief, PaperNotFoundError, as_date
 from agent.llm import LLMError
 from agent.mail import MailError
+from agent.results import Answer
 from agent.settings import Settings, load_settings
+from agent.state import UnknownPapersError
 from store.chroma import StoreError
 from store.models import Hit
 from store.sources import FORMATS, SourceError
@@ -327,6 +329,178 @@ def run_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ask, chat, compare, recommend, tldr -------------------------------------------------------
+
+
+def register_ask(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ask",
+        help="a cited answer from the stored abstracts",
+        description="Answer a question from the stored abstracts: every factual sentence cites "
+        "its papers [n], with a numbered source list. Pass --thread to follow up on an earlier "
+        "answer (its thread id is printed on stderr).",
+    )
+    parser.add_argument("question", help="the question")
+    parser.add_argument("--thread", metavar="ID", help="continue this conversation thread")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.set_defaults(handler=run_ask)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    answer = open_brief(args).ask(args.question, thread_id=args.thread)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print(answer.markdown, end="")
+        print(f"thread: {answer.thread_id}", file=sys.stderr)
+    return 0
+
+
+CHAT_HELP = "/sources: sources of the last answer  /new: new thread  /quit: leave"
+
+
+def register_chat(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "chat",
+        help="interactive questions and follow-ups (reads lines from stdin)",
+        description="Ask questions one line at a time; follow-ups keep the conversation. "
+        "Answers stream as they are written. " + CHAT_HELP,
+    )
+    parser.add_argument("--thread", metavar="ID", help="resume this conversation thread")
+    parser.set_defaults(handler=run_chat)
+
+
+def _print_sources(answer: Answer | None) -> None:
+    if answer is None or not answer.sources:
+        print("(no sources)")
+        return
+    for source in answer.sources:
+        date = f", {source.published.isoformat()}" if source.published else ""
+        link = f" {source.url}" if source.url else ""
+        print(f"[{source.n}] {source.title}{date} ({source.paper_id}){link}")
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    brief = open_brief(args)
+    thread: str | None = args.thread
+    last: Answer | None = None
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"paperbrief chat ({CHAT_HELP})", file=sys.stderr)
+    while True:
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            break
+        if question == "/new":
+            thread, last = None, None
+            print("(new thread)")
+            continue
+        if question == "/sources":
+            _print_sources(last)
+            continue
+        if question.startswith("/"):
+            print(f"unknown command {question}; {CHAT_HELP}")
+            continue
+        streamed = False
+        for event in brief.ask_stream(question, thread_id=thread):
+            kind = event["event"]
+            if kind == "token":
+                print(event["text"], end="", flush=True)
+                streamed = True
+            elif kind == "sentence" and not streamed:
+                print(event["text"], end=" ", flush=True)
+            elif kind == "answer":
+                last = event["answer"]
+        print()
+        if last is None:
+            continue
+        thread = last.thread_id
+        if last.removed:
+            print(f"({len(last.removed)} sentence(s) removed by verification)")
+        if last.mode == "offline":
+            print("(offline extractive summary)")
+        _print_sources(last)
+        print()
+    return 0
+
+
+def register_compare(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare the papers on a topic, or the papers you name",
+        description="A comparison table (problem, approach, key result, needs training, code) "
+        "and a written comparison: what the papers share, where they differ, which to read "
+        "first.",
+    )
+    parser.add_argument("query", nargs="?", help="a topic (the relevant papers are retrieved)")
+    parser.add_argument("--papers", nargs="+", metavar="ID", help="compare exactly these papers")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.set_defaults(handler=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    if not args.query and not args.papers:
+        print("paperbrief: error: give a topic or --papers ID ...", file=sys.stderr)
+        return 2
+    comparison = open_brief(args).compare(args.query, paper_ids=args.papers)
+    if args.json:
+        print(comparison.model_dump_json(indent=2))
+    else:
+        print(comparison.markdown, end="")
+    return 0
+
+
+def register_recommend(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "recommend",
+        help="what to read next, for your interests",
+        description="Rank the stored papers by relevance to your interests (and to papers you "
+        "liked), recency and upvotes, each with a one-sentence reason.",
+    )
+    parser.add_argument("interests", nargs="+", metavar="INTEREST", help="what you care about")
+    parser.add_argument("-k", type=int, default=5, help="number of papers (default 5)")
+    parser.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on/after")
+    parser.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published on/before")
+    parser.add_argument("--liked", nargs="+", metavar="ID", help="papers you liked")
+    parser.add_argument("--json", action="store_true", help="print the recommendations as JSON")
+    parser.set_defaults(handler=run_recommend)
+
+
+def run_recommend(args: argparse.Namespace) -> int:
+    picks = open_brief(args).recommend(
+        args.interests, k=args.k, since=args.since, until=args.until, liked=args.liked
+    )
+    if args.json:
+        print_json([pick.model_dump(mode="json") for pick in picks])
+        return 0
+    if not picks:
+        print("no papers to recommend", file=sys.stderr)
+    for rank, pick in enumerate(picks, start=1):
+        paper = pick.paper
+        date = paper.published.isoformat() if paper.published else "undated"
+        print(f"{rank:2d}. [{paper.id}] {paper.title} ({date}, score {pick.score:.2f})")
+        print(f"    {pick.reason}")
+    return 0
+
+
+def register_tldr(subparsers: Any) -> None:
+    parser = subparsers.add_parser("tldr", help="the one-sentence takeaway of a paper")
+    parser.add_argument("paper_id", metavar="ID", help="a stored paper's id")
+    parser.set_defaults(handler=run_tldr)
+
+
+def run_tldr(args: argparse.Namespace) -> int:
+    print(open_brief(args).tldr(args.paper_id))
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 REGISTRARS: tuple[Registrar, ...] = (
@@ -336,6 +510,11 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_eval,
     register_doctor,
     register_brief,
+    register_ask,
+    register_chat,
+    register_compare,
+    register_recommend,
+    register_tldr,
 )
 
 # Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
@@ -344,6 +523,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     SourceError,
     StoreError,
     PaperNotFoundError,
+    UnknownPapersError,
     LLMError,
     MailError,
     FileNotFoundError,

@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.config import get_stream_writer
 from langgraph.types import Send
 from pydantic import BaseModel
 
 from agent import compose, offline
-from agent.llm import ChatLLM
 from agent.prompts import format_papers_as_data, render
 from agent.results import ComparisonRow, Mode, Recommendation, RemovedSentence, Usage
 from agent.settings import Settings
@@ -41,11 +40,15 @@ from agent.state import (
     Route,
     RouteDecision,
     Turn,
+    UnknownPapersError,
 )
 from agent.text import GENERIC_WORDS, content_stems, content_words, numbers_in, split_sentences
 from agent.verify import Rewriter, strip_citation_marks, verify_comparison
 from agent.verify import verify_sentences as verify_sentence_list
 from store.models import Hit, Paper
+
+if TYPE_CHECKING:
+    from agent.llm import ChatLLM
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -90,17 +93,6 @@ _EXPANSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # Offline grading keeps a candidate whose title and abstract contain at least this share of the
 # question's distinctive terms (stopwords and generic research words excluded).
 MIN_TERM_COVERAGE = 0.5
-
-
-class UnknownPapersError(KeyError):
-    """`compare(paper_ids=...)` named ids that are not in the store."""
-
-    def __init__(self, missing: Sequence[str]) -> None:
-        self.missing = list(missing)
-        super().__init__(f"unknown paper id(s): {', '.join(self.missing)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass

@@ -6,6 +6,7 @@ so that one verification and one rendering path serve both modes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
@@ -182,3 +183,14 @@ class AgentState(TypedDict, total=False):
     removed: list[RemovedSentence]
     usage: Annotated[Usage, _add_usage]
     result: Answer | Comparison | None
+
+
+class UnknownPapersError(KeyError):
+    """`compare(paper_ids=...)` named ids that are not in the store."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        self.missing = list(missing)
+        super().__init__(f"unknown paper id(s): {', '.join(self.missing)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

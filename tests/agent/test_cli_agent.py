@@ -1,0 +1,112 @@
+"""`paperbrief ask | chat | compare | recommend | tldr` on the ingested sample (offline mode)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+
+from agent.api import PaperBrief
+from agent.cli import main
+
+PROPHET = "Diffusion Language Models Know the Answer Before Decoding"
+SPEED_UP = "How do recent methods speed up diffusion language models?"
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(sample_pb: PaperBrief, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Runs `paperbrief --data-dir <the sample store> ARGS...`: (exit code, stdout, stderr)."""
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(sample_pb.data_dir), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def _ids(sample_pb: PaperBrief) -> dict[str, str]:
+    return {p.title: p.id for p in sample_pb.papers()}
+
+
+def test_ask_json_then_a_follow_up_on_the_printed_thread(run: Run, sample_pb: PaperBrief) -> None:
+    code, out, _ = run("ask", SPEED_UP, "--json")
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["mode"] == "offline" and not answer["abstained"]
+    assert _ids(sample_pb)[PROPHET] in answer["citations"]
+    assert [s["n"] for s in answer["sources"]] == list(range(1, len(answer["sources"]) + 1))
+
+    code, out, err = run("ask", "Which of them needs no training?", "--thread", answer["thread_id"])
+    assert code == 0
+    assert f"thread: {answer['thread_id']}" in err
+    assert "**Sources**" in out and PROPHET in out
+
+
+def test_compare_named_papers_as_json_and_unknown_ids_fail_clearly(
+    run: Run,
+    sample_pb: PaperBrief,
+) -> None:
+    ids = _ids(sample_pb)
+    wanted = [ids[PROPHET], ids["dKV-Cache: The Cache for Diffusion Language Models"]]
+    code, out, _ = run("compare", "--papers", *wanted, "--json")
+    comparison = json.loads(out)
+    assert code == 0
+    assert [row["paper_id"] for row in comparison["rows"]] == wanted
+    assert comparison["read_first"] in wanted
+
+    code, out, err = run("compare", "--papers", wanted[0], "2599.99999")
+    assert code == 1 and out == ""
+    assert "2599.99999" in err and wanted[0] not in err
+
+    code, _, err = run("compare")
+    assert code == 2 and "--papers" in err
+
+
+def test_compare_a_topic_prints_the_table(run: Run) -> None:
+    code, out, _ = run("compare", "diffusion language model acceleration")
+    assert code == 0
+    assert "| Paper | Problem | Approach | Key result | Needs training | Code |" in out
+    assert "**Read first:**" in out
+
+
+def test_recommend_json_ranks_papers_for_the_interests(run: Run) -> None:
+    code, out, _ = run("recommend", "diffusion language models", "-k", "3", "--json")
+    picks = json.loads(out)
+    assert code == 0 and len(picks) == 3
+    assert all(p["reason"] for p in picks)
+    assert "Diffusion" in picks[0]["paper"]["title"]
+
+
+def test_tldr_prints_one_takeaway(run: Run, sample_pb: PaperBrief) -> None:
+    code, out, _ = run("tldr", _ids(sample_pb)[PROPHET])
+    assert code == 0 and len(out.strip().splitlines()) == 1
+    code, _, err = run("tldr", "2599.99999")
+    assert code == 1 and "2599.99999" in err
+
+
+def test_chat_reads_piped_lines_with_follow_ups_and_commands(
+    run: Run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = [
+        SPEED_UP,
+        "/sources",
+        "Which of them needs no training?",
+        "/new",
+        "/quit",
+        "What is the best recipe for sourdough bread?",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, _ = run("chat")
+
+    assert code == 0
+    # Two answers, each followed by its sources; the line after /quit is never asked.
+    assert out.count("(offline extractive summary)") == 2
+    assert out.count(f"] {PROPHET}") >= 3  # listed after each answer and by /sources
+    assert "(new thread)" in out
+    assert "sourdough" not in out and "do not cover" not in out
