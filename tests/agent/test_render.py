@@ -43,6 +43,9 @@ was used._
 
 **What they share**
 
+- parallel decoding
+- diffusion
+
 - Both decode <b>tokens</b> in parallel [1, 2].
 
 **Where they differ**
@@ -200,6 +203,7 @@ def test_theme_summary_keeps_the_comparison_and_points_at_the_theme_list() -> No
     theme = _briefing().themes[0]
     summary = theme_summary_markdown(theme)
     assert "What they share" in summary and "Where they differ" in summary
+    assert "parallel decoding · diffusion" in summary
     assert "| ---" not in summary
     assert "Sources" not in summary and "Removed by verification" not in summary
     assert "_Offline" not in summary
