@@ -177,3 +177,14 @@ def test_tldr_is_one_sentence_from_the_abstract(sample_pb: PaperBrief) -> None:
     assert len(split_sentences(takeaway)) == 1
     assert numbers_in(takeaway) <= numbers_in(paper.abstract)
     assert "Prophet" in takeaway or "decod" in takeaway.lower()
+
+
+def test_a_question_asking_what_to_read_is_answered_with_recommendations(
+    sample_pb: PaperBrief,
+) -> None:
+    answer = sample_pb.ask("What should I read about diffusion language models?")
+    assert answer.markdown.startswith("Papers to read")
+    assert len(answer.citations) == 5
+    titles = [_title(answer, pid) for pid in answer.citations]
+    assert "Diffusion" in titles[0]
+    assert [s.paper_id for s in answer.sources] == answer.citations
