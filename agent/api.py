@@ -84,6 +84,18 @@ class PaperBrief:
     def __repr__(self) -> str:
         return f"PaperBrief(data_dir={str(self.data_dir)!r}, embedder={self.embedder.name!r})"
 
+    def close(self) -> None:
+        """Close the embedding cache's database; the store needs no closing."""
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    def __enter__(self) -> PaperBrief:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def embedding_cache(self) -> VectorCache:
         """The content-hash embedding cache under the data directory (opened on first use)."""
@@ -130,7 +142,7 @@ class PaperBrief:
             )
 
     def ingest_sample(self, progress: bool | ProgressCallback | None = None) -> IngestReport:
-        """Ingest the bundled Hugging Face Daily Papers page (72 papers, 2025-11-06)."""
+        """Ingest the bundled Hugging Face Daily Papers page of 2025-11-06."""
         from store.sources import SAMPLE_PAGE_DATE, sample_corpus_path
 
         return self.ingest(

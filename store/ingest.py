@@ -36,6 +36,8 @@ class VectorCache(Protocol):
 
     def put_many(self, embedder_name: str, vectors: dict[str, np.ndarray]) -> None: ...
 
+    def close(self) -> None: ...
+
 
 def ingest_items(
     items: Iterable[Paper | Rejection],
