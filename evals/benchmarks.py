@@ -67,7 +67,11 @@ class BenchmarkRun(BaseModel):
             f"{self.errors} errors, {self.skipped} skipped"
         )
         lines = [head]
-        references = sorted({key.split(".")[1] for key in self.means})
+        # The author's TLDR first, then the best of all references (SciTLDR's two readings).
+        order = {"first": 0, "best": 1}
+        references = sorted(
+            {key.split(".")[1] for key in self.means}, key=lambda r: order.get(r, 2)
+        )
         for reference in references:
             for rouge in metrics.ROUGE_TYPES:
                 system = self.means.get(f"system.{reference}.{rouge}")
