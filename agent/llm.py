@@ -3,9 +3,9 @@
 This is the only module that imports `openai`. It owns, for every OpenAI-compatible server
 (OpenAI, vLLM, Ollama, llama.cpp, LM Studio):
 
-- the one retry policy (tenacity; the client itself is built with `max_retries=0`): 429
+- the one retry policy (tenacity; the client itself is built with `max_retries=0`): 429 and 5xx
   honouring `Retry-After`/`retry-after-ms` (seconds or an HTTP date, capped at
-  `RETRY_AFTER_CAP`), 5xx, timeouts and connection errors are retried with exponential backoff,
+  `RETRY_AFTER_CAP`), timeouts and connection errors are retried with exponential backoff,
   bounded by `max_attempts` and `max_retry_seconds`; any other 4xx fails at once. Failures
   surface as `LLMError`, naming the endpoint, the model, why, the attempts and the seconds spent;
 - structured outputs: pydantic models requested with `response_format` `json_schema`, falling
@@ -684,7 +684,8 @@ class OpenAIChat:
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
+        # 429s carry Retry-After, and so may a 503 (a server loading its model, or draining).
+        if isinstance(exc, openai.APIStatusError):
             asked = retry_after_seconds(exc.response.headers)
             if asked is not None:
                 return min(asked, RETRY_AFTER_CAP)

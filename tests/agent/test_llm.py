@@ -487,3 +487,11 @@ def test_a_reply_cut_at_the_token_limit_says_so(
 
     with pytest.raises(LLMError, match=r"stopped at max_tokens=50: raise PAPERBRIEF_LLM__MAX"):
         make_llm(max_tokens=50).structured(USER, Finding)
+
+
+def test_a_503_with_retry_after_is_waited_for_as_asked(
+    openai_server: OpenAIServer, make_llm: MakeLLM, sleeps: list[float]
+) -> None:
+    openai_server.enqueue(Status(503, "loading model", headers={"Retry-After": "3"}), "loaded")
+    assert make_llm().chat(USER).text == "loaded"
+    assert sleeps == [3.0]
