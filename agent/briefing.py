@@ -37,7 +37,7 @@ import numpy as np
 from agent.mail import MailError, SentLedger, build_message, send_message, sender_address
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
-from agent.themes import cluster_vectors, theme_name
+from agent.themes import cluster_vectors, theme_name, week_terms
 from store.models import IngestReport, Paper
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def build_briefing(
         vectors = pb.store.vectors([paper.id for paper in new])
         clusters = cluster_vectors(vectors, settings.min_theme_similarity, settings.max_themes)
         groups = [[new[i] for i in cluster.members] for cluster in clusters]
+        terms = week_terms(new)
         workers = max(1, pb.settings.llm.concurrency)
         _ = pb.agent  # built once here, not raced for by the workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
@@ -182,7 +183,7 @@ def build_briefing(
                 usage.add(summary.usage)
                 themes.append(
                     Theme(
-                        name=theme_name(group, new),
+                        name=theme_name(group, new, stats=terms),
                         papers=group,
                         summary=summary,
                         takeaways={p.id: takeaways[p.id] for p in group},

@@ -2,10 +2,10 @@
 
 Themes come from average-linkage agglomerative clustering on the cosine similarity of the
 papers' embeddings: clusters merge while the most similar pair is at least
-`min_similarity` alike, and keep merging past that only while there are more than
-`max_themes`. So the number of themes follows the week (a quiet week of unrelated papers gives
-many small themes, a week dominated by one topic gives one big theme), every paper lands in
-exactly one theme, and a theme of one paper is allowed.
+`min_similarity` alike; if that leaves more than `max_themes`, the smallest theme joins the
+theme it is most like until `max_themes` remain. So the number of themes follows the week (a
+quiet week of unrelated papers gives many small themes, a week dominated by one topic gives
+one big theme), every paper lands in exactly one theme, and a theme of one paper is allowed.
 
 A theme's name is made of the terms that distinguish its papers from the rest of the week
 (tf-idf with the week as the collection), so two themes of the same week get different names.
@@ -55,12 +55,8 @@ def cluster_vectors(vectors: np.ndarray, min_similarity: float, max_themes: int)
     np.fill_diagonal(sim, -np.inf)
     sizes = np.ones(n, dtype=np.int64)
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    while len(members) > 1:
-        flat = int(np.argmax(sim))
-        i, j = divmod(flat, n)
-        best = float(sim[i, j])
-        if best < min_similarity and len(members) <= max_themes:
-            break
+
+    def merge(i: int, j: int) -> None:
         if i > j:
             i, j = j, i
         # Lance-Williams update for average linkage: the similarity of the merged cluster to
@@ -73,6 +69,18 @@ def cluster_vectors(vectors: np.ndarray, min_similarity: float, max_themes: int)
         sim[:, j] = -np.inf
         sizes[i] += sizes[j]
         members[i].extend(members.pop(j))
+
+    # Phase 1: merge the most similar pair while it is similar enough.
+    while len(members) > 1:
+        i, j = divmod(int(np.argmax(sim)), n)
+        if float(sim[i, j]) < min_similarity:
+            break
+        merge(i, j)
+    # Phase 2, over the cap: the smallest theme joins the theme it is most like. Merging the
+    # most similar pair here instead would chain the leftovers into one incoherent giant theme.
+    while len(members) > max_themes:
+        smallest = min(members, key=lambda c: (sizes[c], -float(sim[c].max()), c))
+        merge(smallest, int(np.argmax(sim[smallest])))
 
     clusters = []
     for indices in members.values():
@@ -90,29 +98,36 @@ def cluster_vectors(vectors: np.ndarray, min_similarity: float, max_themes: int)
     return clusters
 
 
-def distinguishing_terms(group: Sequence[Paper], week: Sequence[Paper], k: int = 3) -> list[str]:
+def week_terms(week: Sequence[Paper]) -> TermStats:
+    """Term statistics of a week's papers, computed once and shared by all its theme names."""
+    return TermStats([_document(p) for p in week])
+
+
+def distinguishing_terms(
+    group: Sequence[Paper], week: Sequence[Paper], k: int = 3, stats: TermStats | None = None
+) -> list[str]:
     """The `k` terms that most set `group` apart from the rest of `week`, best first.
 
     A term (stemmed word or two-word phrase, see `agent.text.TermStats`) scores by how many of
     the group's papers use it, times its log frequency in the group, times its inverse document
     frequency over the whole week; in a group of several papers a term only one of them uses
     does not count. A term whose words repeat a better term is skipped, so a name does not say
-    "diffusion, diffusion language".
+    "diffusion, diffusion language". `stats` is `week_terms(week)` when already at hand.
     """
-    members = {paper.id for paper in group}
-    stats = TermStats(
-        [_document(p) for p in group],
-        background=[_document(p) for p in week if p.id not in members],
-    )
+    stats = stats if stats is not None else week_terms(week)
+    position = {paper.id: i for i, paper in enumerate(week)}
     frequency: Counter[str] = Counter()
-    for terms in stats.doc_terms:
+    used_by: Counter[str] = Counter()
+    for paper in group:
+        terms = stats.doc_terms[position[paper.id]]
         frequency.update(terms)
+        used_by.update(terms.keys())
     scored = []
     for term, count in frequency.items():
-        if len(group) > 1 and stats.df[term] < 2:
+        if len(group) > 1 and used_by[term] < 2:
             continue
         phrase_bonus = 1.3 if " " in term else 1.0
-        score = stats.df[term] * (1 + math.log(count)) * stats.weight(term) * phrase_bonus
+        score = used_by[term] * (1 + math.log(count)) * stats.weight(term) * phrase_bonus
         scored.append((-score, term))
     scored.sort()
     chosen: list[str] = []
@@ -125,9 +140,11 @@ def distinguishing_terms(group: Sequence[Paper], week: Sequence[Paper], k: int =
     return [stats.surface(term) for term in chosen]
 
 
-def theme_name(group: Sequence[Paper], week: Sequence[Paper], k: int = 3) -> str:
+def theme_name(
+    group: Sequence[Paper], week: Sequence[Paper], k: int = 3, stats: TermStats | None = None
+) -> str:
     """A short readable name, e.g. "Diffusion language · Decoding · Remasking"."""
-    terms = distinguishing_terms(group, week, k)
+    terms = distinguishing_terms(group, week, k, stats)
     if not terms:
         return group[0].title if group else "Other papers"
     return " · ".join(term[:1].upper() + term[1:] for term in terms)

@@ -66,6 +66,18 @@ def test_max_themes_caps_a_week_of_unrelated_papers() -> None:
     assert len(cluster_vectors(vectors, min_similarity=0.5, max_themes=12)) == 10
 
 
+def test_over_the_cap_small_themes_join_big_ones_instead_of_big_ones_merging() -> None:
+    vectors, labels = _topics([6, 6, 6, 1, 1, 1], noise=0.1, seed=3)
+    clusters = cluster_vectors(vectors, min_similarity=0.45, max_themes=3)
+    assert len(clusters) == 3
+    big_topics = [{labels[i] for i in c.members} & {0, 1, 2} for c in clusters]
+    assert sorted(len(t) for t in big_topics) == [1, 1, 1]
+    assert (
+        sorted(len(c.members) for c in clusters) == [7, 7, 7]
+        or sum(len(c.members) for c in clusters) == 21
+    )
+
+
 def test_an_outlier_stays_a_theme_of_its_own() -> None:
     vectors, _ = _topics([6, 1], noise=0.05)
     clusters = cluster_vectors(vectors, min_similarity=0.45, max_themes=12)
