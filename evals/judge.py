@@ -43,8 +43,17 @@ def judge_messages(text: str, points: Sequence[str]) -> list[dict[str, str]]:
 
 
 def llm_judge(pb: PaperBrief) -> KeyPointJudge | None:
-    """A judge backed by `pb.llm`, or None when the API has no configured LLM."""
+    """A judge backed by the API's LLM, or None when no LLM is configured.
+
+    The LLM is `pb.llm` when one was injected; otherwise, when the settings configure one, the
+    same adapter the agent builds from `pb.settings.llm` (its cache in the data dir), so the
+    judge talks to exactly the server and model the run is measuring.
+    """
     llm: Any = getattr(pb, "llm", None)
+    if llm is None and pb.settings.llm.configured:
+        from agent.llm import OpenAIChat
+
+        llm = OpenAIChat.from_settings(pb.settings.llm, cache_dir=pb.data_dir / "llm-cache")
     if llm is None or not hasattr(llm, "structured"):
         return None
 

@@ -48,6 +48,7 @@ def markdown_report(run: SuiteRun) -> str:
         "",
         f"Started {run.started}; {len(run.rows)} cases; k = {run.aggregate.k}.",
         f"{settings_note()}.",
+        f"Key points judged by: {run.key_points_judged_by}.",
         "",
         "## Gate",
         "",
@@ -122,7 +123,7 @@ def html_report(run: SuiteRun) -> str:
     body = [
         f"<h1>Eval run: {esc(run.suite.name)} ({esc(run.mode)})</h1>",
         f"<p>Started {esc(run.started)}; {len(run.rows)} cases; k = {run.aggregate.k}. "
-        f"{esc(settings_note())}.</p>",
+        f"{esc(settings_note())}. Key points judged by: {esc(run.key_points_judged_by)}.</p>",
         "<h2>Gate</h2>",
         "<ul>" + "".join(f"<li>{esc(line.lstrip('- '))}</li>" for line in _gate_lines(run)),
         "</ul>",

@@ -65,6 +65,7 @@ class SuiteRun(BaseModel):
     aggregate: gate.Aggregate
     regressions: list[gate.Regression] = Field(default_factory=list)
     baseline: str | None = None
+    key_points_judged_by: str = ""
     out_dir: Path
     started: str
 
@@ -94,10 +95,13 @@ def run_suite(
         settings = load_settings()
         settings.llm.mode = mode
         pb = PaperBrief(settings=settings)
+    judged_by = f"terms, else embedding similarity >= {metrics.KEY_POINT_SIMILARITY}"
     if judge is None and mode == "llm":
         from evals.judge import llm_judge
 
         judge = llm_judge(pb)
+    if judge is not None:
+        judged_by = "terms, else the LLM judge"
     if pb.stats().get("papers", 0) == 0:
         pb.ingest_sample()
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -122,6 +126,7 @@ def run_suite(
         aggregate=aggregate,
         regressions=regressions,
         baseline=str(baseline) if baseline else None,
+        key_points_judged_by=judged_by,
         out_dir=folder,
         started=started,
     )
