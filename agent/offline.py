@@ -118,6 +118,7 @@ _LEAD_IN = re.compile(
     r"in (?:this|the present|our) (?:paper|work|study|article|letter|report|survey|note"
     r"|position paper|technical report)"
     r"|here|to this end|to that end|in response|in this context|in particular|specifically"
+    r"|first|second|third|lastly|first of all|next|then|also"
     r"|however|moreover|furthermore|additionally|in addition|finally|overall|thus|therefore"
     r"|consequently|notably|importantly|as a result|in contrast|instead|accordingly|hence"
     r"|for example|for instance|in summary|to summari[sz]e|concretely"
@@ -214,6 +215,7 @@ _TRAILING_CLAUSE = re.compile(
     r"|without|with|by|in order to|so that|i\.e\.|e\.g\.)\b[^,;]*$",
     re.I,
 )
+_ENUMERATOR = re.compile(r"\(\s*(?:\d{1,2}|[ivx]{1,4}|[a-h])\s*\)")
 _LIST_AFTER_COLON = re.compile(r":\s+(?:\(?(?:1|i|a)\)|first\b)", re.I)
 # Only a parenthetical set off by a space: "d(M)LLMs" is a name, "(DLMs)" an aside.
 _PARENTHETICAL = re.compile(r"\s+\((?:[^()]|\([^()]*\))*\)")
@@ -228,7 +230,8 @@ def shorten(sentence: str, *, max_words: int | None = None, keep_numbers: bool =
     figures. `max_words` cuts trailing clauses only while the sentence is longer than that.
     """
     text = strip_lead_in(sentence.strip())
-    kept = numbers_in(text) if keep_numbers else set()
+    # List markers such as "(1)" or "(ii)" are not figures worth keeping.
+    kept = numbers_in(_ENUMERATOR.sub(" ", text)) if keep_numbers else set()
 
     def allowed(candidate: str) -> bool:
         return len(candidate.split()) >= 5 and kept <= numbers_in(candidate)
@@ -299,7 +302,7 @@ _ROLE_PRIOR: dict[SentenceRole, float] = {
     "problem": 0.04,
     "other": 0.0,
 }
-_ACRONYM_DEFINITION = re.compile(r"((?:[\w'-]+\s+){1,8})\(\s*([A-Za-z][A-Za-z0-9]{1,9})\s*\)")
+_ACRONYM = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9]{1,9})\s*\)")
 
 
 def acronyms_in(text: str) -> dict[str, list[str]]:
@@ -307,10 +310,11 @@ def acronyms_in(text: str) -> dict[str, list[str]]:
     {"dlm": ["diffusion", "languag", "model"]}, so a sentence about "DLM decoding" is known
     to be about diffusion language models."""
     found: dict[str, list[str]] = {}
-    for match in _ACRONYM_DEFINITION.finditer(text):
-        acronym = match.group(2)
+    for match in _ACRONYM.finditer(text):
+        acronym = match.group(1)
         letters = [c for c in acronym.rstrip("s") if c.isalpha()]
-        candidates = re.findall(r"[^\W_]+", match.group(1))
+        # The long form is the words right before the parenthesis, one per letter.
+        candidates = re.findall(r"[^\W_]+", text[max(0, match.start() - 160) : match.start()])
         if len(letters) < 2 or len(candidates) < len(letters):
             continue
         long_form = candidates[-len(letters) :]
@@ -382,16 +386,26 @@ class _Matcher:
 
     def __init__(self, sequences: Iterable[list[str]]) -> None:
         self.stems: set[str] = set()
-        self.pairs: set[tuple[str, str]] = set()
+        # Each term's positions per sequence; word pairs are checked on demand, so building a
+        # matcher stays linear in the text.
+        self._positions: list[dict[str, list[int]]] = []
         for sequence in sequences:
             self.stems.update(sequence)
             positions: dict[str, list[int]] = {}
             for index, term in enumerate(sequence):
                 positions.setdefault(term, []).append(index)
-            for a, pa in positions.items():
-                for b, pb in positions.items():
-                    if a != b and any(0 < j - i <= self.window for i in pa for j in pb):
-                        self.pairs.add((a, b))
+            self._positions.append(positions)
+
+    def has_pair(self, pair: tuple[str, str]) -> bool:
+        """Whether both words occur within `window` words of each other, either order."""
+        a, b = pair
+        if a not in self.stems or b not in self.stems:
+            return False
+        for positions in self._positions:
+            pa, pb = positions.get(a), positions.get(b)
+            if pa and pb and any(0 < abs(j - i) <= self.window for i in pa for j in pb):
+                return True
+        return False
 
     def coverage(self, question: _Question, given: Set[str] = frozenset()) -> float:
         """Share of the question's weight this text covers. A related word counts 70%, a
@@ -409,14 +423,14 @@ class _Matcher:
             elif _ASSOCIATED_BY_STEM.get(term, set()) & self.stems:
                 covered += 0.35 * weight
         for pair, weight in question.pairs.items():
-            if pair in self.pairs or pair[::-1] in self.pairs:
+            if self.has_pair(pair):
                 covered += weight
             elif set(pair) <= given:
                 covered += 0.5 * weight
         return covered / question.total
 
     def has_any_pair(self, question: _Question) -> bool:
-        return any(p in self.pairs or p[::-1] in self.pairs for p in question.pairs)
+        return any(self.has_pair(p) for p in question.pairs)
 
 
 # A paper bears on a question when its title and abstract cover this share of the question's
@@ -565,7 +579,8 @@ def _main_point(paper: Paper, question: _Question) -> str | None:
     matching sentence."""
     ranked, _ = _rank_sentences(question, paper)
     for sentence in ranked:
-        if sentence.role in ("contribution", "method"):
+        # A rhetorical question ("Should we ...?") states no contribution.
+        if sentence.role in ("contribution", "method") and not sentence.text.endswith("?"):
             return sentence.text
     return ranked[0].text if ranked else None
 
@@ -595,6 +610,8 @@ def _themes(papers: Sequence[Paper], exclude: Set[str]) -> list[tuple[str, list[
     )
     for term in candidates:
         parts = set(term.replace("-", " ").split())
+        if " " not in term and len(term) < 4:
+            continue  # "ai", "llm": too broad to name what papers share
         if parts & exclude or any(_RELATED_BY_STEM.get(p, set()) & exclude for p in parts):
             continue
         members = [
@@ -609,6 +626,10 @@ def _themes(papers: Sequence[Paper], exclude: Set[str]) -> list[tuple[str, list[
         if len(groups) == 2:
             break
     return groups
+
+
+# Answer sentences longer than this lose their trailing elaborations (never a number).
+_ANSWER_WORDS = 35
 
 
 def write_answer(
@@ -668,10 +689,14 @@ def write_answer(
         main = _main_point(paper, parsed)
         if main is not None:
             used.add(main)
-            sentences.append(DraftSentence(text=strip_lead_in(main), cites=[paper_id]))
+            sentences.append(
+                DraftSentence(text=shorten(main, max_words=_ANSWER_WORDS), cites=[paper_id])
+            )
         result = _key_result(paper, parsed, used)
         if result is not None:
-            sentences.append(DraftSentence(text=strip_lead_in(result), cites=[paper_id]))
+            sentences.append(
+                DraftSentence(text=shorten(result, max_words=_ANSWER_WORDS), cites=[paper_id])
+            )
     return Draft(sentences=sentences)
 
 
