@@ -93,8 +93,15 @@ def markdown_report(run: SuiteRun) -> str:
     return "\n".join(out) + "\n"
 
 
-def bar_chart(title: str, bars: list[tuple[str, float]], width: int = 560) -> str:
-    """A horizontal bar chart of values in [0, 1] as an inline SVG element."""
+def bar_chart(
+    title: str,
+    bars: list[tuple[str, float]],
+    marks: dict[str, float] | None = None,
+    width: int = 560,
+) -> str:
+    """A horizontal bar chart of values in [0, 1] as an inline SVG element; `marks` draws a
+    red tick per label (the baseline's value)."""
+    marks = marks or {}
     label_width, bar_height, gap, top = 170, 18, 6, 28
     plot = width - label_width - 60
     height = top + len(bars) * (bar_height + gap) + 10
@@ -114,6 +121,13 @@ def bar_chart(title: str, bars: list[tuple[str, float]], width: int = 560) -> st
             f'fill="#3b6ea5"><title>{html.escape(label)}: {value:.3f}</title></rect>',
             f'<text x="{label_width + plot + 6}" y="{y + 13}" font-size="12">{value:.3f}</text>',
         ]
+        if label in marks:
+            x = label_width + max(0.0, min(1.0, marks[label])) * plot
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 2}" y2="{y + bar_height + 2}" '
+                f'stroke="#c0392b" stroke-width="2"><title>baseline: {marks[label]:.3f}</title>'
+                "</line>"
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -131,9 +145,17 @@ def html_report(run: SuiteRun) -> str:
     ]
     for task, summary in run.aggregate.tasks.items():
         bars = [(name, value.mean) for name, value in summary.metrics.items() if name not in _COST]
-        body.append(f"<h3>{esc(task)}: {summary.cases} cases, {summary.errors} errors</h3>")
+        latencies = [row.latency_s for row in run.rows if row.task == task and not row.error]
+        mean_latency = sum(latencies) / len(latencies) if latencies else None
+        body.append(
+            f"<h3>{esc(task)}: {summary.cases} cases, {summary.errors} errors, "
+            f"mean latency {_fmt(mean_latency)} s</h3>"
+        )
+        base = run.baseline_aggregate.tasks.get(task) if run.baseline_aggregate else None
+        marks = {name: value.mean for name, value in base.metrics.items()} if base else {}
         if bars:
-            body.append(bar_chart(f"{task}: mean per metric", bars))
+            title = f"{task}: mean per metric" + (" (red tick: baseline)" if marks else "")
+            body.append(bar_chart(title, bars, marks))
         rows = "".join(
             f"<tr><td>{esc(name)}</td><td>{value.mean:.3f}</td><td>{value.n}</td></tr>"
             for name, value in summary.metrics.items()

@@ -65,6 +65,7 @@ class SuiteRun(BaseModel):
     aggregate: gate.Aggregate
     regressions: list[gate.Regression] = Field(default_factory=list)
     baseline: str | None = None
+    baseline_aggregate: gate.Aggregate | None = None
     key_points_judged_by: str = ""
     out_dir: Path
     started: str
@@ -126,6 +127,7 @@ def run_suite(
         aggregate=aggregate,
         regressions=regressions,
         baseline=str(baseline) if baseline else None,
+        baseline_aggregate=baseline_aggregate,
         key_points_judged_by=judged_by,
         out_dir=folder,
         started=started,

@@ -90,6 +90,8 @@ def test_a_rerun_is_identical_and_passes_its_own_baseline(
     # Offline runs are deterministic: the aggregates are identical, not merely close.
     assert (tmp_path / "aggregate.json").read_text() == baseline.read_text()
     assert "PASS against" in (tmp_path / "report.md").read_text()
+    # The HTML charts mark each metric's baseline value.
+    assert "<title>baseline: " in (tmp_path / "report.html").read_text()
 
 
 def test_the_cli_exits_non_zero_naming_the_metric_that_dropped(
