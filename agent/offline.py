@@ -570,7 +570,7 @@ def _key_result(paper: Paper, question: _Question, exclude: Set[str]) -> str | N
     if not results:
         return None
     return max(
-        results, key=lambda s: (s.score + (0.3 if _NUMERIC_CLAIM.search(s.text) else 0.0), -s.index)
+        results, key=lambda s: (s.score + (0.6 if _NUMERIC_CLAIM.search(s.text) else 0.0), -s.index)
     ).text
 
 
@@ -754,13 +754,18 @@ def is_survey(paper: Paper) -> bool:
 
 
 def _problem(paper: Paper, exclude: str | None = None) -> str:
-    """The problem the paper tackles: its first problem sentence, else its opening one."""
+    """The problem the paper tackles: its first problem sentence before the contribution,
+    else its opening sentence."""
     sentences = [s for s in split_sentences(paper.abstract) if s != exclude]
     if not sentences:
         return paper.abstract
-    for text in sentences[:4]:
-        if classify_sentence(text) == "problem":
+    # The problem is stated before the contribution, if at all.
+    for text in sentences:
+        role = classify_sentence(text)
+        if role == "problem":
             return text
+        if role == "contribution":
+            break
     return sentences[0]
 
 
@@ -864,6 +869,7 @@ def write_comparison(
         sentences.append(DraftSentence(text=row.approach, cites=[paper.id]))
         if row.key_result:
             sentences.append(DraftSentence(text=row.key_result, cites=[paper.id]))
+    sentences.extend(_training_sentences(papers, rows))
     if read_first is not None and reason is not None and n > 1:
         first = next(p for p in papers if p.id == read_first)
         sentences.append(
@@ -880,6 +886,25 @@ def write_comparison(
         read_first_reason=reason,
         sentences=sentences,
     )
+
+
+def _training_sentences(
+    papers: Sequence[Paper], rows: Sequence[ComparisonRow]
+) -> list[DraftSentence]:
+    """Which papers say they need no training and which train, when the set is mixed."""
+    free = [p for p, r in zip(papers, rows, strict=True) if r.needs_training is False]
+    trained = [p for p, r in zip(papers, rows, strict=True) if r.needs_training is True]
+    if len(papers) < 2 or not (free and trained):
+        return []
+    free_names = _listing([short_title(p) for p in free])
+    trained_names = _listing([short_title(p) for p in trained])
+    need = "needs" if len(free) == 1 else "need"
+    train = "trains or fine-tunes" if len(trained) == 1 else "train or fine-tune"
+    text = (
+        f"By their abstracts, {free_names} {need} no additional training, "
+        f"while {trained_names} {train} a model."
+    )
+    return [DraftSentence(text=text, cites=[p.id for p in [*free, *trained]])]
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -993,6 +1018,8 @@ def tldr(paper: Paper) -> str:
     abstract's own, in order. 38.0 ROUGE-1 F1 on SciTLDR-A dev (bench/bench_tldr.py).
     """
     candidates = _tldr_candidates(paper)
+    # A question ("... how can we best use offline data?") is not a takeaway.
+    candidates = [c for c in candidates if not c[1].endswith("?")] or candidates
     if not candidates:
         return paper.title
     best = max(candidates, key=lambda item: item[0])

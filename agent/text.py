@@ -579,8 +579,8 @@ def stem(word: str) -> str:
         if w.endswith(suffix) and len(w) - len(suffix) >= min_stem:
             if suffix == "s" and w.endswith(("ss", "us", "is")):
                 continue
-            if suffix in ("ed", "ing") and w.endswith(("eed", "eeding")):
-                continue
+            if suffix == "ed" and w.endswith("eed"):
+                continue  # "speed", "need" are not past tenses
             w = w[: len(w) - len(suffix)] + replacement
             if suffix in ("ing", "ed") and len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # "stopping" -> "stop"
