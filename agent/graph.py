@@ -195,6 +195,9 @@ class Agent:
         final = self.threaded_graph.invoke(
             {"request": "ask", "question": question, "paper_ids": [], "stream": False},
             self._config(thread),
+            # A thread needs its state after each turn, not after every step: one checkpoint
+            # per turn instead of a dozen keeps threads.sqlite small.
+            durability="exit",
         )
         answer = cast(Answer, final["result"])
         return answer.model_copy(update={"thread_id": thread})
@@ -208,6 +211,7 @@ class Agent:
             {"request": "ask", "question": question, "paper_ids": [], "stream": True},
             self._config(thread),
             stream_mode=["custom", "values"],
+            durability="exit",
         ):
             if mode == "custom":
                 yield cast(dict[str, Any], chunk)
