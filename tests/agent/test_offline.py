@@ -216,10 +216,24 @@ def test_needs_training_from_cues(sample_papers: list[Paper]) -> None:
     assert needs_training(learn2pd) is True  # "a framework that trains a lightweight ... filter"
 
 
+def test_comparison_says_which_papers_need_no_training(
+    diffusion_papers: list[Paper], sample_papers: list[Paper]
+) -> None:
+    prophet = diffusion_papers[0]
+    learn2pd = titled(sample_papers, "Learning to Parallel")
+    draft = write_comparison(None, [prophet, learn2pd], [])
+    training = [s for s in draft.sentences if "no additional training" in s.text]
+    assert len(training) == 1
+    assert training[0].text.index(prophet.title) < training[0].text.index("no additional")
+    assert training[0].text.index("Learning to Parallel") > training[0].text.index("while")
+    assert set(training[0].cites) == {prophet.id, learn2pd.id}
+
+
 def test_tldr_is_one_faithful_shortened_sentence(sample_papers: list[Paper]) -> None:
     for paper in sample_papers:
         takeaway = tldr(paper)
         assert len(split_sentences(takeaway)) == 1, takeaway
+        assert not takeaway.endswith("?"), takeaway
         # Pieces of the abstract in order: parentheticals and clauses cut, nothing added.
         assert is_extract_of(takeaway, paper.abstract, max_pieces=8), (paper.title, takeaway)
         assert len(takeaway) <= max(len(s) for s in split_sentences(paper.abstract)) + 1
