@@ -243,6 +243,27 @@ def reason_for(
     return f"{opening}: {_contribution_phrase(paper, interest)}{tail}."
 
 
+_REQUEST = re.compile(
+    r"^(?:(?:so|ok|okay|and|please|now)[, ]+)*"
+    r"(?:what|which)\s+(?:papers?\s+)?(?:should|could|can|do you recommend|would you recommend)"
+    r"(?:\s+i)?\s+(?:read|look at|start with)(?:\s+(?:first|next))?\s+(?:about|on|for|regarding)\s+"
+    r"|^(?:please\s+)?(?:recommend|suggest)(?:\s+(?:me|some))*(?:\s+(?:papers?|reading))?"
+    r"\s+(?:about|on|for|regarding)\s+"
+    r"|^(?:papers?|reading)\s+(?:about|on|for|regarding)\s+",
+    re.I,
+)
+
+
+def interest_topic(interest: str) -> str:
+    """The topic of a reading request: "What should I read about graph neural networks?" ->
+    "graph neural networks"; a plain interest is returned as is (trimmed)."""
+    text = interest.strip()
+    match = _REQUEST.match(text)
+    if match and match.end() < len(text):
+        text = text[match.end() :].rstrip(" ?.!")
+    return text
+
+
 def recommend(
     candidates: Sequence[Paper],
     interests: Sequence[str] | str,
@@ -260,7 +281,7 @@ def recommend(
     among the candidates. Raises `UnknownLikedPapersError` naming liked ids not in `store`.
     """
     wanted = [interests] if isinstance(interests, str) else list(interests)
-    wanted = [w.strip() for w in wanted if w and w.strip()]
+    wanted = [interest_topic(w) for w in wanted if w and w.strip()]
     liked_ids = list(dict.fromkeys(liked or []))
     if not wanted and not liked_ids:
         raise ValueError("recommend needs at least one interest or liked paper")

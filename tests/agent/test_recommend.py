@@ -10,6 +10,7 @@ import pytest
 from agent.api import PaperBrief
 from agent.recommend import (
     UnknownLikedPapersError,
+    interest_topic,
     normalised_weights,
     reason_for,
     recency_score,
@@ -126,9 +127,23 @@ def test_reason_names_the_matched_interest_and_only_known_facts() -> None:
     assert "upvote" not in text and "published" not in text
 
 
+@pytest.mark.parametrize(
+    ("request_text", "topic"),
+    [
+        ("What should I read about graph neural networks?", "graph neural networks"),
+        ("Which papers should I read first on diffusion LMs?", "diffusion LMs"),
+        ("recommend me papers on agents", "agents"),
+        ("graph learning", "graph learning"),
+        ("What is new?", "What is new?"),
+    ],
+)
+def test_a_reading_request_is_reduced_to_its_topic(request_text: str, topic: str) -> None:
+    assert interest_topic(request_text) == topic
+
+
 @pytest.mark.slow
 def test_recommend_on_the_sample_ranks_a_matching_paper_first(sample_pb: PaperBrief) -> None:
-    picks = sample_pb.recommend("recommender systems", k=3)
+    picks = sample_pb.recommend("What should I read about recommender systems?", k=3)
     assert len(picks) == 3
     assert "Recommender Systems" in picks[0].paper.title
     assert picks[0].reason.startswith('Matches your interest in "recommender systems"')
