@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.api import PaperBrief, PaperNotFoundError, as_date
+from agent.compose import NOT_COVERED
 from agent.llm import LLMError
 from agent.mail import MailError
 from agent.results import Answer
@@ -421,6 +422,9 @@ def run_chat(args: argparse.Namespace) -> int:
         print()
         if last is None:
             continue
+        if streamed and last.abstained:
+            # The model's streamed "NOT COVERED" (or text the verifier removed in full).
+            print(NOT_COVERED)
         thread = last.thread_id
         if last.removed:
             print(f"({len(last.removed)} sentence(s) removed by verification)")

@@ -10,6 +10,8 @@ import pytest
 
 from agent.api import PaperBrief
 from agent.cli import main
+from tests.support.agent_responder import AgentResponder, PaperBlock
+from tests.support.openai_server import OpenAIServer
 
 PROPHET = "Diffusion Language Models Know the Answer Before Decoding"
 SPEED_UP = "How do recent methods speed up diffusion language models?"
@@ -110,3 +112,30 @@ def test_chat_reads_piped_lines_with_follow_ups_and_commands(
     assert out.count(f"] {PROPHET}") >= 3  # listed after each answer and by /sources
     assert "(new thread)" in out
     assert "sourdough" not in out and "do not cover" not in out
+
+
+def test_chat_in_llm_mode_streams_the_models_tokens(
+    run: Run, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer
+) -> None:
+    for name, value in {
+        "MODE": "llm",
+        "BASE_URL": openai_server.base_url,
+        "MODEL": "test-model",
+        "CACHE": "false",
+    }.items():
+        monkeypatch.setenv(f"PAPERBRIEF_LLM__{name}", value)
+
+    def chat(papers: list[PaperBlock], prompt: str) -> str:
+        return f"Streamed from the model: {papers[0].first_sentence[:-1]} [1]."
+
+    openai_server.set_responder(
+        AgentResponder(chat=chat, keep=lambda paper: "Diffusion" in paper.title)
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(SPEED_UP + "\n/sources\n"))
+    code, out, _ = run("chat")
+
+    assert code == 0
+    assert "Streamed from the model:" in out
+    assert any(r.body.get("stream") for r in openai_server.chat_requests)
+    assert "(offline extractive summary)" not in out
+    assert out.count("[1] ") >= 2  # the source list after the answer, then /sources
