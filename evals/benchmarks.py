@@ -261,10 +261,25 @@ def read_multixscience(path: str | Path, limit: int | None = None) -> list[XScie
     return records
 
 
-def _reference_title(record_id: str, cite: str) -> str:
-    # The dataset carries no titles; this one is unique per record and cite, and the scored
-    # text leaves titles out (see `metrics.plain_text`).
-    return f"Reference {cite.lstrip('@')} of {record_id}"
+def _reference_titles(record: XScienceRecord, taken: dict[str, str]) -> dict[str, str]:
+    """cite id -> a title for each reference: the opening words of its abstract.
+
+    The dataset carries no titles. A synthetic one ("Reference 3 of 1234.5678") would hand the
+    writer the same words for every paper, which then read as shared terms; opening words are
+    the paper's own. A clash with another abstract gets the cite id appended, keeping ids
+    (hashes of titles) apart.
+    """
+    titles: dict[str, str] = {}
+    for cite, abstract in record.references.items():
+        title = " ".join(abstract.split()[:_TITLE_WORDS]).rstrip(".,;:")
+        if taken.get(title, abstract) != abstract:
+            title = f"{title} ({cite.lstrip('@')}, {record.id})"
+        taken[title] = abstract
+        titles[cite] = title
+    return titles
+
+
+_TITLE_WORDS = 10
 
 
 def run_multixscience(
@@ -282,18 +297,18 @@ def run_multixscience(
     rows: list[BenchmarkRow] = []
     with tempfile.TemporaryDirectory(prefix="paperbrief-multixscience-") as tmp:
         corpus = Path(tmp) / "references.jsonl"
+        taken: dict[str, str] = {}
+        titles_of = {record.id: _reference_titles(record, taken) for record in usable}
         with corpus.open("w", encoding="utf-8") as handle:
-            for record in usable:
-                for cite, abstract in record.references.items():
-                    title = _reference_title(record.id, cite)
-                    handle.write(json.dumps({"title": title, "abstract": abstract}) + "\n")
+            for title, abstract in taken.items():
+                handle.write(json.dumps({"title": title, "abstract": abstract}) + "\n")
         pb = _offline_pb(mode, settings, Path(tmp) / "data")
         report = pb.ingest(corpus, fmt="jsonl")
         if report.rejected:
             raise BenchmarkError(f"{path}: references rejected: {report.rejected[0]}")
         ids = {paper.title: paper.id for paper in pb.papers()}
         for record in tqdm(usable, desc="multixscience", unit="record", disable=not progress):
-            titles = [_reference_title(record.id, cite) for cite in record.references]
+            titles = list(titles_of[record.id].values())
             reference = _CITE_MARK.sub("", record.related_work)
             lead = " ".join(
                 (metrics.split_sentences(abstract) or [abstract])[0]

@@ -122,14 +122,14 @@ def embedding_similarity(embed: Embed, text: str, reference: str) -> float:
 
 
 def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
-    """The prose of a Markdown result: no source list, no notes, no markup; one line per
-    paragraph, table cell or list item.
+    """The prose of a Markdown result: no source list, no labels, no notes, no markup; one
+    line per paragraph, table cell or list item.
 
     Dropped: collapsed `<details>` blocks; source-list entries (a line that starts with `[n]`
-    and names a source, or starts with a source title, as headings naming a paper do); a bare
-    `Sources`/`References` heading; lines wholly in italics (notes about how the text was made,
-    not claims). Scoring them would reward boilerplate and copied titles. Titles named inside
-    prose are kept.
+    and names a source, or starts with a source title, as headings naming a paper do); headings
+    and table cells of fewer than three words (column names, `yes`, `not stated`, `[1]`); lines
+    wholly in italics (notes about how the text was made, not claims). Scoring them would
+    reward layout, boilerplate and copied titles. Titles named inside prose are kept.
     """
     titles = [title.casefold() for title in drop_titles if title]
     # Collapsed <details> blocks hold audit material (e.g. sentences a verifier removed), not
@@ -137,19 +137,30 @@ def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
     markdown = re.sub(r"<details\b.*?</details>", "\n", markdown, flags=re.DOTALL | re.IGNORECASE)
     markdown = re.sub(r"<[^>\n]+>", " ", markdown)
     lines: list[str] = []
-    for raw in markdown.replace("|", "\n").splitlines():
-        line = raw.strip()
-        if not line or set(line) <= set("-:= "):
-            continue
-        line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links keep their text
-        line = re.sub(r"https?://\S+", "", line)
-        line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line).strip()
-        if _is_note(line) or _is_source_entry(line, titles):
-            continue
-        line = line.replace("**", "").replace("__", "").replace("`", "").strip()
-        if line and line.casefold().rstrip(":") not in _SOURCE_HEADINGS:
-            lines.append(line)
-    return "\n".join(lines)
+    for raw in markdown.splitlines():
+        stripped = raw.strip()
+        is_row = stripped.startswith("|")
+        pieces = stripped.strip("|").split("|") if is_row else [stripped]
+        is_label_place = is_row or stripped.startswith("#")
+        for piece in pieces:
+            line = _clean(piece)
+            if not line or _is_note(line) or _is_source_entry(line, titles):
+                continue
+            if is_label_place and len(re.findall(r"[A-Za-z]{2,}", line)) < 3:
+                continue
+            lines.append(line.replace("**", "").replace("__", "").replace("`", "").strip())
+    return "\n".join(line for line in lines if line)
+
+
+def _clean(piece: str) -> str:
+    line = piece.strip()
+    if set(line) <= set("-:= "):
+        return ""
+    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links keep their text
+    line = re.sub(r"https?://\S+", "", line)
+    line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line).strip()
+    bare = line.replace("**", "").replace("__", "").strip()
+    return "" if bare.casefold().rstrip(":") in _SOURCE_HEADINGS else line
 
 
 _SOURCE_HEADINGS = frozenset({"sources", "references", "papers"})

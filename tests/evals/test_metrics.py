@@ -48,7 +48,9 @@ def test_plain_text_keeps_prose_and_drops_sources_notes_and_markup() -> None:
         "_Offline extractive summary: no language model was used._\n\n"
         "## Answer\n"
         "Prophet and **Medusa** both decode faster [1, 2].\n\n"
-        "| paper | approach |\n| --- | --- |\n| Prophet | early commit [1] |\n\n"
+        "| # | paper | approach | needs training |\n| --- | --- | --- | --- |\n"
+        "| [1] | Prophet | commits early once the top candidates differ [1] | not stated |\n\n"
+        "## Where they differ in decoding\n\n"
         "<details><summary>Removed by verification (1)</summary>\n\n"
         "- Prophet is 9x faster. — a number it lacks\n</details>\n\n"
         "**Sources**\n\n"
@@ -56,13 +58,11 @@ def test_plain_text_keeps_prose_and_drops_sources_notes_and_markup() -> None:
         "[2] Medusa Paper, 2024-01-19\n"
     )
     text = metrics.plain_text(markdown, ["Prophet Paper", "Medusa Paper"])
+    # Labels go (the one-word heading, column names, "[1]", "not stated"); prose stays.
     assert text.splitlines() == [
-        "Answer",
         "Prophet and Medusa both decode faster [1, 2].",
-        "paper",
-        "approach",
-        "Prophet",
-        "early commit [1]",
+        "commits early once the top candidates differ [1]",
+        "Where they differ in decoding",
     ]
 
 
