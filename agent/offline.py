@@ -7,8 +7,9 @@ question."), which names counts, titles and shared terms of the cited papers and
 finding of its own. Numbers are never rewritten; the verifier checks them all the same.
 
 Public functions: `classify_sentence`, `extract_evidence`, `write_answer`, `write_comparison`,
-`tldr`, plus the helpers `strip_lead_in`, `shorten` and `is_extract_of` that the tests and the
-verifier use to check extractiveness.
+`tldr`; the pieces they are built from (`strip_lead_in`, `shorten`, `main_point`,
+`needs_training`, `code_url`, `is_survey`, `short_title`, `count_words`); and
+`is_extract_of`, which checks that a text is made of pieces of an abstract, in order.
 """
 
 from __future__ import annotations
@@ -793,8 +794,8 @@ def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, 
     if len(surveys) == 1 and len(papers) > 1:
         survey = surveys[0]
         return survey.id, (
-            f"It is the one survey among these {count_words(len(papers)).lower()} papers, "
-            "so it gives the broadest overview of the area."
+            f"It is the only survey among these {count_words(len(papers)).lower()} papers, "
+            "so it covers the area rather than a single method."
         )
     candidates = surveys or list(papers)
     if len(candidates) == 1:
