@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent import PaperBrief
-from evals.scoring import KeyPointJudge
 
 # The judge's instructions are part of the measurement (changing them changes the scores), so
 # they live with the harness that owns the metric rather than with the agent's prompts.
@@ -42,7 +41,25 @@ def judge_messages(text: str, points: Sequence[str]) -> list[dict[str, str]]:
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
-def llm_judge(pb: PaperBrief) -> KeyPointJudge | None:
+class LLMJudge:
+    """Judges key points with one structured call per output; close it when the run ends."""
+
+    def __init__(self, llm: Any, owned: bool) -> None:
+        self._llm = llm
+        self._owned = owned
+
+    def __call__(self, text: str, points: Sequence[str]) -> list[bool]:
+        result = self._llm.structured(judge_messages(text, points), KeyPointVerdicts)
+        verdicts = {verdict.point: verdict.covered for verdict in result.value.verdicts}
+        # A point the judge skipped is not covered: silence is not evidence.
+        return [verdicts.get(number, False) for number in range(1, len(points) + 1)]
+
+    def close(self) -> None:
+        if self._owned:
+            self._llm.close()
+
+
+def llm_judge(pb: PaperBrief) -> LLMJudge | None:
     """A judge backed by the API's LLM, or None when no LLM is configured.
 
     The LLM is `pb.llm` when one was injected; otherwise, when the settings configure one, the
@@ -50,17 +67,11 @@ def llm_judge(pb: PaperBrief) -> KeyPointJudge | None:
     judge talks to exactly the server and model the run is measuring.
     """
     llm: Any = getattr(pb, "llm", None)
-    if llm is None and pb.settings.llm.configured:
-        from agent.llm import OpenAIChat
-
-        llm = OpenAIChat.from_settings(pb.settings.llm, cache_dir=pb.data_dir / "llm-cache")
-    if llm is None or not hasattr(llm, "structured"):
+    if llm is not None:
+        return LLMJudge(llm, owned=False) if hasattr(llm, "structured") else None
+    if not pb.settings.llm.configured:
         return None
+    from agent.llm import OpenAIChat
 
-    def judge(text: str, points: Sequence[str]) -> list[bool]:
-        result = llm.structured(judge_messages(text, points), KeyPointVerdicts)
-        verdicts = {verdict.point: verdict.covered for verdict in result.value.verdicts}
-        # A point the judge skipped is not covered: silence is not evidence.
-        return [verdicts.get(number, False) for number in range(1, len(points) + 1)]
-
-    return judge
+    chat = OpenAIChat.from_settings(pb.settings.llm, cache_dir=pb.data_dir / "llm-cache")
+    return LLMJudge(chat, owned=True)

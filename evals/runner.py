@@ -88,19 +88,22 @@ def run_suite(
     """Run every case of `suite`, write the run folder, compare with `baseline` if given.
 
     Without `pb`, a `PaperBrief` is built from the environment's settings with the LLM mode
-    forced to `mode`. In llm mode key points without term lists are judged by the configured
-    LLM (`judge`, default `evals.judge.llm_judge(pb)`); offline they are judged by embeddings.
+    forced to `mode`; a given `pb` must already write in that mode (checked, ValueError). In
+    llm mode key points without term lists are judged by the configured LLM (`judge`, default
+    `evals.judge.llm_judge(pb)`); offline they are judged by embeddings.
     """
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
     if pb is None:
         settings = load_settings()
         settings.llm.mode = mode
         pb = PaperBrief(settings=settings)
+    _check_mode(pb, mode)
     judged_by = f"terms, else embedding similarity >= {metrics.KEY_POINT_SIMILARITY}"
+    owned_judge = None
     if judge is None and mode == "llm":
         from evals.judge import llm_judge
 
-        judge = llm_judge(pb)
+        judge = owned_judge = llm_judge(pb)
     if judge is not None:
         judged_by = "terms, else the LLM judge"
     if pb.stats().get("papers", 0) == 0:
@@ -113,8 +116,14 @@ def run_suite(
     titles = {_title_key(paper.title): paper.id for paper in papers.values()}
     embed = _embedder(pb)
     rows: list[CaseRow] = []
-    for case in tqdm(loaded.cases, desc=f"eval {loaded.name}", unit="case", disable=not progress):
-        rows.append(_run_case(pb, case, loaded.k, papers, titles, embed, judge))
+    try:
+        for case in tqdm(
+            loaded.cases, desc=f"eval {loaded.name}", unit="case", disable=not progress
+        ):
+            rows.append(_run_case(pb, case, loaded.k, papers, titles, embed, judge))
+    finally:
+        if owned_judge is not None:
+            owned_judge.close()
 
     aggregate = gate.aggregate(loaded.name, mode, loaded.k, rows)
     regressions = (
@@ -134,6 +143,23 @@ def run_suite(
     )
     write_run(run)
     return run
+
+
+def _check_mode(pb: PaperBrief, mode: Mode) -> None:
+    """The run's label must match what the API will really do, or the figures mislead."""
+    # An injected LLM is used unless the settings force offline (see agent/graph.py).
+    uses_llm = pb.settings.llm.mode != "offline" and (pb.llm is not None or pb.settings.llm.use_llm)
+    if mode == "llm" and not (pb.llm is not None or pb.settings.llm.configured):
+        raise ValueError(
+            "llm mode needs a configured LLM: set PAPERBRIEF_LLM__BASE_URL and "
+            "PAPERBRIEF_LLM__MODEL (or OPENAI_BASE_URL / OPENAI_MODEL / OPENAI_API_KEY)"
+        )
+    if (mode == "llm") != uses_llm:
+        raise ValueError(
+            f"the run is labelled {mode!r} but this PaperBrief writes in "
+            f"{'llm' if uses_llm else 'offline'} mode (settings.llm.mode="
+            f"{pb.settings.llm.mode!r}); build it with the matching mode"
+        )
 
 
 def write_run(run: SuiteRun) -> None:
