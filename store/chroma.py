@@ -9,7 +9,6 @@ int yyyymmdd (range filters), `upvotes` as an int and `has_code` as a bool.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -205,16 +204,34 @@ class PaperStore:
 
     def all_papers(self) -> list[Paper]:
         """Every stored paper (read in pages so memory stays flat on large stores)."""
+        return [paper for page, _ in self._pages(with_vectors=False) for paper in page]
+
+    def all_with_vectors(self) -> tuple[list[Paper], np.ndarray]:
+        """Every stored paper and its vector (row i belongs to paper i)."""
         papers: list[Paper] = []
+        blocks: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)]
+        for page, vectors in self._pages(with_vectors=True):
+            papers.extend(page)
+            blocks.append(vectors)
+        return papers, np.concatenate(blocks)
+
+    def _pages(self, with_vectors: bool) -> Iterator[tuple[list[Paper], np.ndarray]]:
+        include = ["metadatas", "embeddings"] if with_vectors else ["metadatas"]
         offset = 0
         while True:
-            page = self._collection.get(include=["metadatas"], limit=_CHUNK, offset=offset)
+            page = self._collection.get(include=include, limit=_CHUNK, offset=offset)
             if not page["ids"]:
-                return papers
-            papers.extend(
+                return
+            papers = [
                 _paper_from(pid, meta)
                 for pid, meta in zip(page["ids"], page["metadatas"], strict=True)
+            ]
+            vectors = (
+                np.asarray(page["embeddings"], dtype=np.float32).reshape(len(papers), self.dim)
+                if with_vectors
+                else np.zeros((0, self.dim), dtype=np.float32)
             )
+            yield papers, vectors
             offset += len(page["ids"])
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
@@ -248,6 +265,6 @@ class PaperStore:
 
 def _paper_from(pid: str, meta: Any) -> Paper:
     try:
-        return Paper.model_validate(json.loads(meta["paper"]))
+        return Paper.model_validate_json(meta["paper"])
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"stored record {pid!r} is not a paperbrief paper: {exc}") from exc

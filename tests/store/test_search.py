@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from agent.api import PaperBrief, PaperNotFoundError
+from store.chroma import where_filter
 from store.lexical import BM25Index, tokenize
 from store.models import Paper
 from store.search import SEARCH_MODES
@@ -203,3 +205,46 @@ def test_stats_describe_the_store(sample_pb: PaperBrief) -> None:
     assert stats["embedder"] == sample_pb.embedder.name and stats["dim"] == 384
     assert stats["earliest"] <= stats["latest"]
     assert sum(stats["sources"].values()) == stats["papers"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"since": date(2025, 5, 1)},
+        {"until": date(2024, 12, 31), "has_code": False},
+        {"min_upvotes": 2},
+    ],
+)
+def test_filtered_dense_search_matches_chromas_own_filter(
+    sample_pb: PaperBrief, filters: dict[str, object]
+) -> None:
+    query = "making language model inference faster"
+    vector = sample_pb.embedder.embed([query])[0]
+    from_chroma = sample_pb.store.query(vector, 10, where_filter(**filters))  # type: ignore[arg-type]
+
+    from_snapshot = sample_pb.searcher.search(query, k=10, mode="dense", **filters)  # type: ignore[arg-type]
+
+    assert [h.paper.id for h in from_snapshot] == [pid for pid, _ in from_chroma]
+    assert [h.score for h in from_snapshot] == pytest.approx([s for _, s in from_chroma], abs=1e-4)
+
+
+def test_bm25_scores_follow_the_okapi_formula() -> None:
+    texts = ["cats chase mice", "dogs chase cats and cats nap", "birds sing"]
+    papers = [
+        Paper(id=f"p{n}", title="t", abstract=text, source="s") for n, text in enumerate(texts)
+    ]
+    index = BM25Index(papers, k1=1.5, b=0.75)
+    docs = [tokenize(f"t {text}") for text in texts]
+    avgdl = sum(map(len, docs)) / len(docs)
+
+    def okapi(term: str, doc: list[str]) -> float:
+        df = sum(term in d for d in docs)
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        tf = doc.count(term)
+        return idf * tf * 2.5 / (tf + 1.5 * (1 - 0.75 + 0.75 * len(doc) / avgdl))
+
+    expected = [okapi("cat", d) + okapi("chase", d) for d in docs]
+    assert index.scores("cats chasing").tolist() == pytest.approx(
+        [okapi("cat", d) for d in docs], rel=1e-5
+    )
+    assert index.scores("chase cat").tolist() == pytest.approx(expected, rel=1e-5)
