@@ -20,6 +20,7 @@ each ratio is against (all measured in this run):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import resource
@@ -62,18 +63,25 @@ def settings_for(data_dir: Path, embedder: str) -> Any:
     return Settings(data_dir=data_dir, embedding={"provider": embedder})
 
 
-def synthetic_records(size: int, seed: int = 7) -> list[dict[str, Any]]:
-    """Papers whose words and lengths follow the sample's, with dates, upvotes and code links."""
+@functools.cache
+def sample_words() -> tuple[list[str], list[int]]:
+    """The sample's abstract words, and its abstracts' lengths in words."""
     from store.models import Paper
     from store.sources import load_source, sample_corpus_path
 
     sample = [p for p in load_source(str(sample_corpus_path())) if isinstance(p, Paper)]
     words = " ".join(p.abstract for p in sample).split()
-    lengths = [len(p.abstract.split()) for p in sample]
-    rng = random.Random(seed)
+    return words, [len(p.abstract.split()) for p in sample]
+
+
+def synthetic_records(size: int, first: int = 0) -> list[dict[str, Any]]:
+    """Papers `first`.. whose words and lengths follow the sample's, with dates, upvotes and
+    code links; the same numbers give the same papers."""
+    words, lengths = sample_words()
+    rng = random.Random(first)
     start = date(2024, 1, 1)
     records = []
-    for n in range(size):
+    for n in range(first, first + size):
         record: dict[str, Any] = {
             "arxiv_id": f"{2400 + n // 100000}.{n % 100000:05d}",
             "title": " ".join(rng.choices(words, k=rng.randint(6, 14))).capitalize(),
@@ -134,12 +142,11 @@ def phase_search(sizes: list[int], repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         pb = PaperBrief(data_dir=data_dir, settings=settings_for(data_dir, "minilm"))
-        records = synthetic_records(max(sizes))
         stored = 0
         for size in sorted(sizes):
             started = time.perf_counter()
             for chunk_start in range(stored, size, 1000):
-                chunk = records[chunk_start : min(size, chunk_start + 1000)]
+                chunk = synthetic_records(min(size, chunk_start + 1000) - chunk_start, chunk_start)
                 papers = [
                     Paper(
                         id=r["arxiv_id"],
