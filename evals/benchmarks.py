@@ -294,7 +294,6 @@ def run_multixscience(
     path = Path(path)
     records = read_multixscience(path, limit)
     usable = [record for record in records if len(record.references) >= 2]
-    rows: list[BenchmarkRow] = []
     with tempfile.TemporaryDirectory(prefix="paperbrief-multixscience-") as tmp:
         corpus = Path(tmp) / "references.jsonl"
         taken: dict[str, str] = {}
@@ -302,28 +301,39 @@ def run_multixscience(
         with corpus.open("w", encoding="utf-8") as handle:
             for title, abstract in taken.items():
                 handle.write(json.dumps({"title": title, "abstract": abstract}) + "\n")
-        pb = _offline_pb(mode, settings, Path(tmp) / "data")
-        report = pb.ingest(corpus, fmt="jsonl")
-        if report.rejected:
-            raise BenchmarkError(f"{path}: references rejected: {report.rejected[0]}")
-        ids = {paper.title: paper.id for paper in pb.papers()}
-        for record in tqdm(usable, desc="multixscience", unit="record", disable=not progress):
-            titles = list(titles_of[record.id].values())
-            reference = _CITE_MARK.sub("", record.related_work)
-            lead = " ".join(
-                (metrics.split_sentences(abstract) or [abstract])[0]
-                for abstract in record.references.values()
-            )
-            row = BenchmarkRow(id=record.id, lead=lead)
-            try:
-                comparison = pb.compare(paper_ids=[ids[title] for title in titles])
-            except Exception as exc:  # a failing case is an error row, counted and reported
-                row.error = f"{type(exc).__name__}: {exc}"
-                rows.append(row)
-                continue
-            row.system = metrics.plain_text(comparison.markdown, titles)
-            for who, text in (("system", row.system), ("lead", row.lead)):
-                for name, value in metrics.rouge_f1(text, reference).items():
-                    row.scores[f"{who}.related_work.{name}"] = value
-            rows.append(row)
+        with _offline_pb(mode, settings, Path(tmp) / "data") as pb:
+            report = pb.ingest(corpus, fmt="jsonl")
+            if report.rejected:
+                raise BenchmarkError(f"{path}: references rejected: {report.rejected[0]}")
+            rows = _compare_records(pb, usable, titles_of, progress)
     return _finish("multixscience", path, mode, rows, skipped=len(records) - len(usable))
+
+
+def _compare_records(
+    pb: PaperBrief,
+    records: list[XScienceRecord],
+    titles_of: dict[str, dict[str, str]],
+    progress: bool,
+) -> list[BenchmarkRow]:
+    ids = {paper.title: paper.id for paper in pb.papers()}
+    rows: list[BenchmarkRow] = []
+    for record in tqdm(records, desc="multixscience", unit="record", disable=not progress):
+        titles = list(titles_of[record.id].values())
+        reference = _CITE_MARK.sub("", record.related_work)
+        lead = " ".join(
+            (metrics.split_sentences(abstract) or [abstract])[0]
+            for abstract in record.references.values()
+        )
+        row = BenchmarkRow(id=record.id, lead=lead)
+        try:
+            comparison = pb.compare(paper_ids=[ids[title] for title in titles])
+        except Exception as exc:  # a failing case is an error row, counted and reported
+            row.error = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+            continue
+        row.system = metrics.plain_text(comparison.markdown, titles)
+        for who, text in (("system", row.system), ("lead", row.lead)):
+            for name, value in metrics.rouge_f1(text, reference).items():
+                row.scores[f"{who}.related_work.{name}"] = value
+        rows.append(row)
+    return rows

@@ -21,6 +21,23 @@ _COST = ("llm_calls", "tokens")
 _HEADLINE = ("retrieved_recall", "cited_precision", "rougeL", "key_point_coverage")
 
 
+GLOSSARY = {
+    "retrieved_recall / _precision / _ndcg": "gold papers among the first k returned "
+    "(a briefing: all its papers), binary-relevance nDCG@k",
+    "cited_recall / _precision / _ndcg": "the same for the papers the text cites",
+    "exact_set": "1 when a briefing holds exactly the gold papers",
+    "rouge1 / rouge2 / rougeL": "F1 against the reference note",
+    "embedding_similarity": "cosine of output and reference embeddings (pb.embedder)",
+    "key_point_coverage": "share of key points covered",
+    "citation_grounding": "share of citations that point to retrieved papers",
+    "number_grounding": "share of sentences with a number whose numbers all occur in "
+    "the cited abstracts",
+    "supported_sentences": "share of citing sentences supported by their cited abstracts",
+    "abstention_correct": "1 when the answer abstains exactly when the case expects it",
+    "llm_calls / tokens": "cost per case (not gated)",
+}
+
+
 def settings_note() -> str:
     return (
         f"ROUGE F1, stemming {'on' if metrics.ROUGE_STEMMING else 'off'}, per case then mean; "
@@ -90,6 +107,8 @@ def markdown_report(run: SuiteRun) -> str:
         out += ["", "## Key points missed", ""]
         for row in missed:
             out += [f"- `{row.id}`: {point}" for point in row.key_points_missed]
+    out += ["", "## Metrics", ""]
+    out += [f"- `{name}`: {meaning}" for name, meaning in GLOSSARY.items()]
     return "\n".join(out) + "\n"
 
 
@@ -184,6 +203,9 @@ def html_report(run: SuiteRun) -> str:
         body.append("<h2>Flagged</h2><ul>")
         body += [f"<li><code>{esc(i)}</code> {esc(k)}: {esc(s)}</li>" for i, k, s in flagged]
         body.append("</ul>")
+    body.append("<h2>Metrics</h2><ul>")
+    body += [f"<li><code>{esc(k)}</code>: {esc(v)}</li>" for k, v in GLOSSARY.items()]
+    body.append("</ul>")
     style = (
         "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
         "table{border-collapse:collapse;margin:.5rem 0}"
