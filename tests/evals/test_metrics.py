@@ -97,9 +97,9 @@ def fake_embed(table: dict[str, list[float]]) -> metrics.Embed:
 
 
 def test_key_point_similarity_uses_the_closest_sentence_and_threshold() -> None:
-    # cos(point, s1) = 0.8 >= 0.6; cos(point, s2) = 0.5 < 0.6.
-    embed = fake_embed({"point": [1.0, 0.0], "s1": [0.8, 0.6], "s2": [0.5, math.sqrt(0.75)]})
-    assert metrics.KEY_POINT_SIMILARITY == 0.6
+    # cos(point, s1) = 0.8 >= 0.5; cos(point, s2) = 0.4 < 0.5.
+    embed = fake_embed({"point": [1.0, 0.0], "s1": [0.8, 0.6], "s2": [0.4, math.sqrt(0.84)]})
+    assert metrics.KEY_POINT_SIMILARITY == 0.5
     assert metrics.covered_by_similarity(embed, "point", ["s2", "s1"])
     assert not metrics.covered_by_similarity(embed, "point", ["s2"])
     assert not metrics.covered_by_similarity(embed, "point", [])
