@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agent import PaperBrief
 from evals import SuiteError, load_suite
 from evals.suite import TASKS
 
@@ -88,3 +89,21 @@ def test_duplicate_ids_and_broken_yaml_are_rejected(tmp_path: Path) -> None:
         load_suite(write(tmp_path, "cases: [unclosed"))
     with pytest.raises(SuiteError, match="no such suite file"):
         load_suite(tmp_path / "missing.yaml")
+
+
+def test_every_gold_paper_of_the_bundled_suite_is_in_the_sample(sample_pb: PaperBrief) -> None:
+    papers = sample_pb.papers()
+    known = {paper.id for paper in papers} | {paper.title for paper in papers}
+    suite = load_suite(SAMPLE)
+    missing = [
+        (case.id, ref)
+        for case in suite.cases
+        for ref in [*case.gold, *case.papers, *([case.paper] if case.paper else [])]
+        if ref not in known
+    ]
+    assert missing == []
+    # A briefing with `exact_set` lists exactly the papers published in its window.
+    for case in suite.cases:
+        if case.exact_set and case.window is not None:
+            window = sample_pb.papers(case.window.start, case.window.end)
+            assert {paper.title for paper in window} == set(case.gold), case.id
