@@ -63,7 +63,7 @@ def markdown_report(run: SuiteRun) -> str:
     out = [
         f"# Eval run: {run.suite.name} ({run.mode})",
         "",
-        f"Started {run.started}; {len(run.rows)} cases; k = {run.aggregate.k}.",
+        f"Started {run.started}; {len(run.rows)} cases; k = {run.aggregate.k}; store: {run.store}.",
         f"{settings_note()}.",
         f"Key points judged by: {run.key_points_judged_by}.",
         "",
@@ -155,7 +155,8 @@ def html_report(run: SuiteRun) -> str:
     esc = html.escape
     body = [
         f"<h1>Eval run: {esc(run.suite.name)} ({esc(run.mode)})</h1>",
-        f"<p>Started {esc(run.started)}; {len(run.rows)} cases; k = {run.aggregate.k}. "
+        f"<p>Started {esc(run.started)}; {len(run.rows)} cases; k = {run.aggregate.k}; "
+        f"store: {esc(run.store)}. "
         f"{esc(settings_note())}. Key points judged by: {esc(run.key_points_judged_by)}.</p>",
         "<h2>Gate</h2>",
         "<ul>" + "".join(f"<li>{esc(line.lstrip('- '))}</li>" for line in _gate_lines(run)),

@@ -67,6 +67,7 @@ class SuiteRun(BaseModel):
     baseline: str | None = None
     baseline_aggregate: gate.Aggregate | None = None
     key_points_judged_by: str = ""
+    store: str = Field(default="", description="What the run read: paper count and data dir")
     out_dir: Path
     started: str
 
@@ -108,6 +109,7 @@ def run_suite(
         judged_by = "terms, else the LLM judge"
     if pb.stats().get("papers", 0) == 0:
         pb.ingest_sample()
+    store_note = f"{pb.stats().get('papers', 0)} papers in {pb.data_dir}"
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = Path(out_dir) if out_dir else _default_out_dir(pb, loaded.name, started)
     baseline_aggregate = gate.load_aggregate(baseline) if baseline else None
@@ -138,6 +140,7 @@ def run_suite(
         baseline=str(baseline) if baseline else None,
         baseline_aggregate=baseline_aggregate,
         key_points_judged_by=judged_by,
+        store=store_note,
         out_dir=folder,
         started=started,
     )
