@@ -94,10 +94,20 @@ def run_suite(
     `evals.judge.llm_judge(pb)`); offline they are judged by embeddings.
     """
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
+    baseline_aggregate = _baseline_for(baseline, loaded, mode) if baseline else None
     if pb is None:
         settings = load_settings()
         settings.llm.mode = mode
-        pb = PaperBrief(settings=settings)
+        with PaperBrief(settings=settings) as owned:
+            return run_suite(
+                loaded,
+                pb=owned,
+                mode=mode,
+                out_dir=out_dir,
+                baseline=baseline,
+                judge=judge,
+                progress=progress,
+            )
     _check_mode(pb, mode)
     judged_by = f"terms, else embedding similarity >= {metrics.KEY_POINT_SIMILARITY}"
     owned_judge = None
@@ -112,7 +122,6 @@ def run_suite(
     store_note = f"{pb.stats().get('papers', 0)} papers in {pb.data_dir}"
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = Path(out_dir) if out_dir else _default_out_dir(pb, loaded.name, started)
-    baseline_aggregate = gate.load_aggregate(baseline) if baseline else None
 
     papers = {paper.id: paper for paper in pb.papers()}
     titles = {_title_key(paper.title): paper.id for paper in papers.values()}
@@ -146,6 +155,17 @@ def run_suite(
     )
     write_run(run)
     return run
+
+
+def _baseline_for(path: str | Path, suite: Suite, mode: Mode) -> gate.Aggregate:
+    """The baseline aggregate, refused when it measured another suite or mode."""
+    found = gate.load_aggregate(path)
+    if (found.suite, found.mode) != (suite.name, mode):
+        raise ValueError(
+            f"{path}: a baseline of suite {found.suite!r} in {found.mode} mode cannot gate "
+            f"suite {suite.name!r} in {mode} mode"
+        )
+    return found
 
 
 def _check_mode(pb: PaperBrief, mode: Mode) -> None:

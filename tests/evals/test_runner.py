@@ -113,6 +113,15 @@ def test_the_cli_exits_non_zero_naming_the_metric_that_dropped(
     assert "FAIL against" in (out / "report.md").read_text()
 
 
+def test_a_baseline_of_another_suite_is_refused(
+    sample_pb: PaperBrief, mini_run: SuiteRun, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text("name: other\ncases:\n- {id: a, task: ask, query: q}\n")
+    with pytest.raises(ValueError, match="a baseline of suite 'mini' in offline mode cannot"):
+        run_suite(other, pb=sample_pb, baseline=mini_run.out_dir / "aggregate.json")
+
+
 def test_an_unknown_gold_title_is_an_error_row_not_a_skip(
     sample_pb: PaperBrief, tmp_path: Path
 ) -> None:
