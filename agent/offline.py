@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.results import ComparisonRow
 from agent.state import (
@@ -435,9 +436,9 @@ class _Matcher:
 
 
 # A paper bears on a question when its title and abstract cover this share of the question's
-# weight and contain a multi-word topic the question names (if it names one), or when the
-# embedding similarity vouches for it and the words at least partly match.
-_BEARS_COVERAGE = 0.6
+# weight and name the multi-word topic the question names, if it names one ("diffusion ...
+# language"); or when the embedding similarity vouches for it and the words partly match.
+_BEARS_COVERAGE = 0.5
 _BEARS_SIMILARITY = 0.45
 _BEARS_COVERAGE_WITH_SIMILARITY = 0.3
 
@@ -457,16 +458,15 @@ def extract_evidence(
     defines expanded) plus a prior for its role: contributions, results and methods are what
     a reader asks about. `similarity` (the embedding cosine of question and paper, when the
     caller has it) can vouch for a paper whose words only partly match. `bears_on_question`
-    is False when the abstract does not relate to the question; its sentences are then the
-    paper's own main contribution, for callers that still want to show it.
+    is False when the abstract does not relate to the question (its best sentences are still
+    returned). Without `stats`, word weights come from `background_stats()`.
     """
-    parsed = _question(question, stats)
+    parsed = _question(question, stats if stats is not None else background_stats())
     ranked, paper_match = _rank_sentences(parsed, paper)
     if parsed.terms:
         coverage = paper_match.coverage(parsed)
-        bears = (
-            coverage >= _BEARS_COVERAGE and (not parsed.pairs or paper_match.has_any_pair(parsed))
-        ) or (
+        names_topic = not parsed.pairs or paper_match.has_any_pair(parsed)
+        bears = (coverage >= _BEARS_COVERAGE and names_topic) or (
             similarity is not None
             and similarity >= _BEARS_SIMILARITY
             and coverage >= _BEARS_COVERAGE_WITH_SIMILARITY
@@ -479,6 +479,17 @@ def extract_evidence(
         for s in ranked[:max_sentences]
     ]
     return Evidence(paper_id=paper.id, sentences=chosen, bears_on_question=bears)
+
+
+@lru_cache(maxsize=1)
+def background_stats() -> TermStats:
+    """Term statistics of the bundled sample page (84 recent ML abstracts): how common a
+    word is in paper abstracts, for callers that have no statistics of their own corpus. A
+    word it has never seen weighs most ("sourdough" is exactly what papers cannot answer)."""
+    from store.sources import load_source, sample_corpus_path
+
+    papers = [p for p in load_source(str(sample_corpus_path())) if isinstance(p, Paper)]
+    return TermStats([f"{p.title}. {p.abstract}" for p in papers])
 
 
 @dataclass
@@ -662,8 +673,8 @@ def write_answer(
         )
     sentences = [DraftSentence(text=overview, cites=ids)]
 
-    # idf over the papers at hand, so a rare question word outweighs a common one.
-    parsed = _question(question, TermStats([f"{p.title}. {p.abstract}" for p in papers.values()]))
+    # Common words weigh less than rare ones when choosing each paper's sentences.
+    parsed = _question(question, background_stats())
     question_terms = set(parsed.terms)
     ordered = [papers[i] for i in ids]
     themes = _themes(ordered, question_terms)

@@ -129,6 +129,17 @@ def test_evidence_without_corpus_statistics_still_finds_the_speed_up(prophet: Pa
     assert any("Prophet" in s.text for s in evidence.sentences)
 
 
+def test_long_questions_find_every_paper_that_bears_on_them(sample_papers: list[Paper]) -> None:
+    question = (
+        "How do systems overlap computation with communication in distributed LLM training "
+        "and inference?"
+    )
+    for prefix in ("T3:", "TokenWeave:", "CO2:"):
+        assert extract_evidence(question, titled(sample_papers, prefix)).bears_on_question, prefix
+    for prefix in ("Molecular Graph Generation", "Diffusion Language Models Know the Answer"):
+        assert not extract_evidence(question, titled(sample_papers, prefix)).bears_on_question
+
+
 def test_unrelated_papers_do_not_bear_on_the_question(
     sample_papers: list[Paper], corpus_stats: TermStats
 ) -> None:
