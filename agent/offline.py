@@ -482,14 +482,18 @@ def extract_evidence(
 
 
 @lru_cache(maxsize=1)
-def background_stats() -> TermStats:
+def background_stats() -> TermStats | None:
     """Term statistics of the bundled sample page (84 recent ML abstracts): how common a
     word is in paper abstracts, for callers that have no statistics of their own corpus. A
-    word it has never seen weighs most ("sourdough" is exactly what papers cannot answer)."""
-    from store.sources import load_source, sample_corpus_path
+    word it has never seen weighs most ("sourdough" is exactly what papers cannot answer).
+    None when the sample is not installed: every word then weighs the same."""
+    from store.sources import SourceError, load_source, sample_corpus_path
 
-    papers = [p for p in load_source(str(sample_corpus_path())) if isinstance(p, Paper)]
-    return TermStats([f"{p.title}. {p.abstract}" for p in papers])
+    try:
+        papers = [p for p in load_source(str(sample_corpus_path())) if isinstance(p, Paper)]
+    except (SourceError, OSError):
+        return None
+    return TermStats([f"{p.title}. {p.abstract}" for p in papers]) if papers else None
 
 
 @dataclass
