@@ -38,7 +38,12 @@ class EmbeddingSettings(BaseModel):
     api_key: SecretStr | None = Field(
         default=None, description="API key for the embeddings endpoint; falls back to the LLM key"
     )
-    batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch")
+    batch_size: int = Field(
+        default=8,
+        ge=1,
+        description="Texts per embedding batch (8: fastest and smallest peak memory for the "
+        "bundled model, see bench/bench_embed.py)",
+    )
     max_tokens: int = Field(default=256, ge=16, le=512, description="Tokens kept per text")
     threads: int = Field(
         default=0, ge=0, description="Threads for the ONNX runtime (0: one per core)"
