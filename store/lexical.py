@@ -17,6 +17,8 @@ import numpy as np
 from store.models import Paper
 
 _TOKEN = re.compile(r"[^\W_]+")
+# Papers tokenised together while the index is built (bounds the token strings in memory).
+_BLOCK = 2000
 
 STOPWORDS = frozenset(
     """
@@ -61,21 +63,30 @@ class BM25Index:
         self.b = b
         self._vocab: dict[str, int] = {}
         n_docs = len(papers)
-        # Tokenise everything first, then map each distinct spelling to a term id once: the
-        # per-token work stays inside C (regex, dict lookups through map, numpy).
-        tokens: list[str] = []
+        # Tokenise a block of papers, then map each distinct spelling to a term id once: the
+        # per-token work stays inside C (regex, dict lookups through map, numpy), and only one
+        # block's token strings are alive at a time.
+        term_of: dict[str, int] = {}
+        blocks: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         raw_lengths = np.zeros(n_docs, dtype=np.int64)
-        for doc, paper in enumerate(papers):
-            found = _TOKEN.findall(f"{paper.title} {paper.abstract}".casefold())
-            tokens.extend(found)
-            raw_lengths[doc] = len(found)
-        term_of = {
-            token: -1
-            if token in STOPWORDS
-            else self._vocab.setdefault(stem(token), len(self._vocab))
-            for token in dict.fromkeys(tokens)
-        }
-        term_ids = np.fromiter(map(term_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        for first in range(0, n_docs, _BLOCK):
+            tokens: list[str] = []
+            for doc in range(first, min(n_docs, first + _BLOCK)):
+                paper = papers[doc]
+                found = _TOKEN.findall(f"{paper.title} {paper.abstract}".casefold())
+                tokens.extend(found)
+                raw_lengths[doc] = len(found)
+            for token in dict.fromkeys(tokens):
+                if token not in term_of:
+                    term_of[token] = (
+                        -1
+                        if token in STOPWORDS
+                        else self._vocab.setdefault(stem(token), len(self._vocab))
+                    )
+            blocks.append(
+                np.fromiter(map(term_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            )
+        term_ids = np.concatenate(blocks)
         docs = np.repeat(np.arange(n_docs, dtype=np.int64), raw_lengths)
         kept = term_ids >= 0
         term_ids, docs = term_ids[kept], docs[kept]
