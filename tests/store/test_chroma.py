@@ -179,3 +179,16 @@ def test_http_client_stores_and_finds_papers_on_a_chroma_server(
 def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"http://127\.0\.0\.1:9"):
         open_store(tmp_path, chroma_url="http://127.0.0.1:9")
+
+
+def test_a_foreign_record_in_the_collection_is_a_clear_error(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    fill(store)
+    # A record written by something other than paperbrief, straight into the collection.
+    store._collection.upsert(
+        ids=["stray"], embeddings=np.ones((1, 64), dtype=np.float32), metadatas=[{"x": 1}]
+    )
+
+    with pytest.raises(StoreError, match="stored record 'stray' is not a paperbrief paper"):
+        store.all_papers()
+    assert len(store.get(["2511.00001"])) == 1
