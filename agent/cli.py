@@ -128,7 +128,7 @@ def format_hit(rank: int, hit: Hit) -> str:
     paper = hit.paper
     facts = [paper.published.isoformat() if paper.published else "undated"]
     if paper.upvotes is not None:
-        facts.append(f"{paper.upvotes} upvotes")
+        facts.append(f"{paper.upvotes} upvote{'' if paper.upvotes == 1 else 's'}")
     if paper.has_code:
         facts.append("code")
     lines = [f"{rank:2d}. [{paper.id}] {paper.title} ({', '.join(facts)})"]
