@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +30,8 @@ def default_data_dir() -> Path:
 
 
 class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     mode: Literal["auto", "offline", "llm"] = Field(
         default="auto",
         description="offline: the extractive writer, no LLM; llm: always the configured LLM; "
@@ -84,6 +86,8 @@ class LLMSettings(BaseModel):
 
 
 class RecommendSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     relevance_weight: float = Field(
         default=0.6, ge=0, description="Weight of similarity to interests and liked papers"
     )
@@ -98,6 +102,8 @@ class RecommendSettings(BaseModel):
 
 
 class BriefingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     picks: int = Field(default=5, ge=0, description="Top picks per briefing")
     trending: int = Field(default=5, ge=0, description="Most-upvoted papers listed per briefing")
     max_themes: int = Field(default=12, ge=1, description="Upper bound on themes per briefing")
@@ -111,6 +117,8 @@ class BriefingSettings(BaseModel):
 
 
 class EmailSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     smtp_host: str | None = Field(default=None, description="SMTP server host")
     smtp_port: int | None = Field(
         default=None, description="SMTP port (default 587 for starttls, 465 for ssl, 25 for none)"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset: an embedded "
@@ -21,6 +23,8 @@ class StoreSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     provider: Literal["minilm", "openai", "hash"] = Field(
         default="minilm",
         description="minilm: bundled all-MiniLM-L6-v2 int8 ONNX (offline); openai: an "
@@ -51,6 +55,8 @@ class EmbeddingSettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     candidates: int = Field(
         default=50, ge=1, description="Candidates taken from each retriever before fusion"
     )
@@ -73,6 +79,8 @@ class SearchSettings(BaseModel):
 
 
 class SourceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     hf_base_url: str = Field(
         default="https://huggingface.co",
         description="Base URL of the Hugging Face Daily Papers API",

@@ -92,6 +92,13 @@ def test_an_unknown_top_level_setting_is_refused(tmp_path: Path) -> None:
         load_settings()
 
 
+def test_a_typo_in_a_nested_section_is_refused_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "paperbrief.toml").write_text("[search]\ncandidat = 3\n")
+
+    with pytest.raises(ValidationError, match=r"search\.candidat"):
+        load_settings()
+
+
 def test_openai_env_vars_fill_the_llm_settings_left_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
