@@ -1,9 +1,7 @@
-"""paperbrief's public Python API.
+"""paperbrief's public Python API: `PaperBrief`, its settings and the typed results it returns.
 
-    from agent import PaperBrief
-    pb = PaperBrief(data_dir="./paperbrief-data")
-    pb.ingest(sample_corpus_path())
-    pb.ask("How do recent methods speed up diffusion language models?")
+Example: `pb = PaperBrief(data_dir="./paperbrief-data")`, then `pb.ingest_sample()`, then
+`pb.ask("How do recent methods speed up diffusion language models?").markdown`.
 """
 
 from agent.api import PaperBrief
