@@ -1,14 +1,21 @@
 """Search quality on the bundled sample: hybrid against dense-only and lexical-only retrieval.
 
-52 queries written for the sample page, each with its gold paper(s) named by a title fragment
-(so the gold survives parser changes that alter ids). The first 25 reuse some of the gold
-paper's title words, as a reader who half-remembers a paper would; the other 27 describe the
-paper mostly in other words. Printed per retriever: recall@5 (share of gold papers in the top
-5), hit@1 (gold paper ranked first) and MRR@10, then hybrid's ratio over each single retriever
-(baseline) measured in this run. Also printed: the fusion alternatives that were tried
-(reciprocal rank fusion at several k, and dense weights), so the defaults are a measured choice.
+80 queries written for the sample page, each with its gold paper(s) named by a title fragment
+(so the gold survives parser changes that alter ids), in three groups: 25 reuse some of the gold
+paper's title words, as a reader who half-remembers a paper would; 27 describe the paper mostly
+in other words; 28 "hard" ones paraphrase it the way a reader who never saw the abstract would
+ask, avoiding the distinctive words of its title and abstract (four of them add one exact rare
+term). The first two groups saturate recall@5 for BM25 (1.000), so only the third can show
+whether fusion beats the better single retriever. Printed per retriever over all queries:
+recall@5 (share of gold papers in the top 5), hit@1 (gold paper ranked first) and MRR@10, then
+hybrid's ratio over each single retriever (baseline) measured in this run; then the same per
+query group, with reciprocal rank fusion at the default k and weight alongside ("title+other" is
+the first two groups, the query set before the hard group was added). Also printed: the fusion
+alternatives that were tried (reciprocal rank fusion at several k, and dense weights) over all
+queries. `--per-query` prints each query's metrics for every retriever.
 
     /work/venv/bin/python bench/bench_search_quality.py [--data-dir DIR] [--embedder minilm]
+        [--per-query]
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-QUERIES: list[tuple[str, list[str]]] = [
-    # Queries sharing some words with the gold title.
+Query = tuple[str, list[str]]
+
+# Queries sharing some words with the gold title.
+TITLE_QUERIES: list[Query] = [
     ("scaling laws for speculative decoding", ["Scaling Laws for Speculative Decoding"]),
     (
         "reusing key-value caches to speed up diffusion LLM inference",
@@ -37,7 +46,7 @@ QUERIES: list[tuple[str, list[str]]] = [
         "survey of protocols for AI agent interoperability",
         ["A Survey of AI Agent Protocols", "agent interoperability protocols"],
     ),
-    ("LLM agents inside recommender systems", ["LLM-powered Agents for Recommender", "iAgent"]),
+    ("LLM agents inside recommender systems", ["LLM-powered Agents for Recommender", "iAgent:"]),
     (
         "measuring and explaining hallucinations of language models",
         ["Measuring Language Model Hallucinations", "Distributional Semantics Tracing"],
@@ -72,7 +81,10 @@ QUERIES: list[tuple[str, list[str]]] = [
     ("emergent symbolic communication among reinforcement learning agents", ["AI Mother Tongue"]),
     ("software library for predictive coding networks", ["pyhgf"]),
     ("benchmark of parallel decoding trade-offs in diffusion LLMs", ["ParallelBench"]),
-    # Queries that mostly describe the paper in other words.
+]
+
+# Queries that mostly describe the paper in other words.
+OTHER_QUERIES: list[Query] = [
     ("predicting several tokens at once with additional heads on a frozen backbone", ["Medusa"]),
     (
         "theoretical relation between message passing networks and graph transformers",
@@ -135,29 +147,209 @@ QUERIES: list[tuple[str, list[str]]] = [
     ),
 ]
 
+# Queries written as a reader who never saw the abstract would ask: synonyms and paraphrases
+# that avoid the distinctive words of the gold paper's title and abstract; the last four pair
+# one exact rare term (GRPO, Among Us, NVLink, SPSA) with a paraphrase. Written from the corpus
+# before any search result was seen, and not edited after.
+HARD_QUERIES: list[Query] = [
+    (
+        "deciphering how ocean mammals talk to each other by probing the internal knobs of a "
+        "trained sound synthesizer",
+        ["unknown communication system"],
+    ),
+    (
+        "pioneering picture-and-text assistant that writes by repeatedly filling in blanks instead "
+        "of left to right, warmed up with ordinary next-word training",
+        ["Dimple"],
+    ),
+    (
+        "training without a coordinating machine where averaging everyone's weights one time at "
+        "the very end recovers the accuracy of the coordinated setup",
+        ["A Single Merging Suffices"],
+    ),
+    (
+        "recovering which variables drive which from records gathered in several related settings, "
+        "generalising a classic result about sequences whose order does not matter",
+        ["Causal de Finetti"],
+    ),
+    (
+        "proposing new medicine compounds using wavelet-like multiscale features of atom "
+        "connectivity and an adversarial network",
+        ["Geometric Scattering"],
+    ),
+    (
+        "attention-based model for networks whose links change over time, cut into chunks to avoid "
+        "squeezing too much information through single nodes",
+        ["Todyformer"],
+    ),
+    (
+        "getting the benefit of a bigger model by running several perturbed copies of each prompt "
+        "through the same weights simultaneously and merging the results",
+        ["Parallel Scaling Law"],
+    ),
+    (
+        "whether old habits like weight decay and noisy small-step optimisation still matter once "
+        "networks become enormous, and tricks that win small but lose big",
+        ["Rethinking Conventional Wisdom"],
+    ),
+    (
+        "overview of tuning content-creating networks with trial-and-error feedback instead of "
+        "only imitating examples",
+        ["Reinforcement Learning for Generative AI"],
+    ),
+    (
+        "training text models on engagement signals so they can forecast how an audience will "
+        "react to a post",
+        ["Content And Behavior"],
+    ),
+    (
+        "theory of why test error first rises then falls with network size when only the final "
+        "layer is adapted, treating pretrained transformers as latent-state chains",
+        ["Impact of Model Complexity"],
+    ),
+    (
+        "overview of text generators that take turns with people, look things up in external "
+        "stores, call utilities and act in simulated worlds",
+        ["Interactive Natural Language Processing"],
+    ),
+    (
+        "better first-try programming answers from a chatbot by subtracting what it would say "
+        "given a deliberately weakened instruction without demonstrations",
+        ["USCD"],
+    ),
+    (
+        "when a chatbot hesitates on a word, try a few alternative continuations up to the end of "
+        "the phrase and keep the most plausible one",
+        ["Cautious Next Token"],
+    ),
+    (
+        "roundup of picture-reading assistants that crop, draw or imagine pictures midway through "
+        "solving a problem rather than looking once",
+        ["Thinking with Images"],
+    ),
+    (
+        "chatbots pick their own notation, such as programs or formulas, instead of plain English "
+        "when thinking and when talking to each other, saving length",
+        ["Beyond Natural Language"],
+    ),
+    (
+        "teammate bots learn a sparse who-messages-whom wiring and decide at each step whether to "
+        "listen",
+        ["Communication Learning in Multi-Agent"],
+    ),
+    (
+        "emitting several upcoming words per forward step by synthesizing stand-in representations "
+        "for positions not yet written, with no change in output",
+        ["Hidden Transfer"],
+    ),
+    (
+        "masked-denoising text generators do better on grade-school arithmetic when you poll "
+        "answers from many different fill-in orders",
+        ["Hidden Semi-Autoregressive Experts"],
+    ),
+    (
+        "denoising text generator that writes piece by piece with piece lengths chosen by a "
+        "trained policy, steered by an attribute predictor",
+        ["CtrlDiff"],
+    ),
+    (
+        "a tiny side network trained in minutes decides which blanks of a masked-denoising text "
+        "generator are already right so they can be frozen early",
+        ["Learning to Parallel"],
+    ),
+    (
+        "a personal assistant standing between shoppers and a store's suggestion engine so the "
+        "platform cannot exploit them",
+        ["iAgent:"],
+    ),
+    (
+        "finding at which depth a transformer gets locked into making something up, explained with "
+        "gut-reaction versus careful-reasoning modes of thought",
+        ["Distributional Semantics Tracing"],
+    ),
+    (
+        "rarely-synchronising training spread over distant sites where portions of the weights are "
+        "swapped in rotation while computation goes on, cutting maximum network demand a "
+        "hundredfold",
+        ["Streaming DiLoCo"],
+    ),
+    # Exact rare term plus paraphrase.
+    (
+        "GRPO variant for fill-in-the-blank text denoisers that keeps the sampling path and the "
+        "training update in agreement",
+        ["Taming Masked Diffusion"],
+    ),
+    (
+        "Among Us players built from chatbots that learn to talk and accuse with no people to "
+        "imitate",
+        ["Social Deduction"],
+    ),
+    (
+        "hiding NVLink cost in multi-accelerator serving by halving each batch so one half "
+        "computes while the other communicates, and merging the norm into the sum-across-devices "
+        "step",
+        ["TokenWeave"],
+    ),
+    (
+        "SPSA-style adaptation of a language model over many computers that agree on noise draws "
+        "so each sends just one number per step",
+        ["Just One Byte"],
+    ),
+]
+
+QUERY_GROUPS: dict[str, list[Query]] = {
+    "title words": TITLE_QUERIES,
+    "other words": OTHER_QUERIES,
+    "hard paraphrase": HARD_QUERIES,
+}
+QUERIES: list[Query] = [query for group in QUERY_GROUPS.values() for query in group]
+
 Metrics = tuple[float, float, float]
+METRIC_NAMES = ("recall@5", "hit@1", "MRR@10")
+
+
+def score_queries(pb: object, gold: dict[str, set[str]], mode: str) -> dict[str, Metrics]:
+    """(recall@5, hit@1, MRR@10) of one search mode for each query."""
+    scores: dict[str, Metrics] = {}
+    for query, gold_ids in gold.items():
+        ids = [h.paper.id for h in pb.search(query, k=10, mode=mode)]  # type: ignore[attr-defined]
+        recall = len(gold_ids & set(ids[:5])) / len(gold_ids)
+        hit = float(bool(ids) and ids[0] in gold_ids)
+        mrr = next((1 / rank for rank, pid in enumerate(ids, 1) if pid in gold_ids), 0.0)
+        scores[query] = (recall, hit, mrr)
+    return scores
+
+
+def mean(scores: dict[str, Metrics], queries: list[str]) -> Metrics:
+    """Mean of each metric over `queries`."""
+    n = len(queries)
+    recall, hit, mrr = (sum(scores[q][i] for q in queries) / n for i in range(3))
+    return recall, hit, mrr
 
 
 def evaluate(pb: object, gold: dict[str, set[str]], mode: str) -> Metrics:
     """(recall@5, hit@1, MRR@10) of one search mode over the query set."""
-    recall = hit = mrr = 0.0
-    for query, gold_ids in gold.items():
-        ids = [h.paper.id for h in pb.search(query, k=10, mode=mode)]  # type: ignore[attr-defined]
-        recall += len(gold_ids & set(ids[:5])) / len(gold_ids)
-        hit += bool(ids) and ids[0] in gold_ids
-        mrr += next((1 / rank for rank, pid in enumerate(ids, 1) if pid in gold_ids), 0.0)
-    n = len(gold)
-    return recall / n, hit / n, mrr / n
+    return mean(score_queries(pb, gold, mode), list(gold))
 
 
 def fmt(metrics: Metrics) -> str:
     return "recall@5 {:.3f}  hit@1 {:.3f}  MRR@10 {:.3f}".format(*metrics)
 
 
+def ratios(hybrid: Metrics, base: Metrics) -> str:
+    return "  ".join(
+        f"{label} {h / b:.3f}x" if b else f"{label} n/a"
+        for label, h, b in zip(METRIC_NAMES, hybrid, base, strict=True)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", help="reuse a store holding the sample (default: fresh)")
     parser.add_argument("--embedder", default="minilm", choices=["minilm", "hash"])
+    parser.add_argument(
+        "--per-query", action="store_true", help="also print each query's metrics per retriever"
+    )
     args = parser.parse_args()
 
     from agent.api import PaperBrief
@@ -175,21 +367,59 @@ def main() -> None:
             ids = {p.id for p in papers if any(f.lower() in p.title.lower() for f in fragments)}
             if not ids:
                 raise SystemExit(f"no sample paper matches the gold of {query!r}: {fragments}")
+            if query in gold:
+                raise SystemExit(f"query written twice: {query!r}")
             gold[query] = ids
 
         print(f"{len(gold)} queries over {len(papers)} sample papers, embedder {pb.embedder.name}")
-        dense = evaluate(pb, gold, "dense")
-        lexical = evaluate(pb, gold, "lexical")
-        hybrid = evaluate(pb, gold, "hybrid")
+        default = pb.settings.search
+        scores = {mode: score_queries(pb, gold, mode) for mode in ("dense", "lexical", "hybrid")}
+        # Reciprocal rank fusion at the default k and dense weight, for the per-group table.
+        pb.searcher.settings = default.model_copy(update={"fusion": "rrf"})
+        scores["rrf"] = score_queries(pb, gold, "hybrid")
+        pb.searcher.settings = default
+
+        everything = list(gold)
+        dense, lexical, hybrid = (
+            mean(scores[m], everything) for m in ("dense", "lexical", "hybrid")
+        )
         print(f"  dense only    {fmt(dense)}")
         print(f"  lexical only  {fmt(lexical)}")
-        print(f"  hybrid        {fmt(hybrid)}   (defaults: {pb.settings.search.fusion} fusion)")
+        print(f"  hybrid        {fmt(hybrid)}   (defaults: {default.fusion} fusion)")
         for name, base in (("dense", dense), ("lexical", lexical)):
-            ratios = "  ".join(
-                f"{label} {h / b:.3f}x" if b else f"{label} n/a"
-                for label, h, b in zip(("recall@5", "hit@1", "MRR@10"), hybrid, base, strict=True)
-            )
-            print(f"  hybrid vs {name} only (baseline): {ratios}")
+            print(f"  hybrid vs {name} only (baseline): {ratios(hybrid, base)}")
+
+        rrf_label = f"rrf k={default.rrf_k} w={default.dense_weight:.1f}"
+        labels = {
+            "dense": "dense only",
+            "lexical": "lexical only",
+            "hybrid": f"hybrid ({default.fusion})",
+            "rrf": rrf_label,
+        }
+        print("per query group:")
+        header = ("group", "n", "retriever", "recall@5", "hit@1", "MRR@10")
+        print("  {:<16} {:>3}  {:<18} {:>8} {:>6} {:>7}".format(*header))
+        groups = [(name, [q for q, _ in group]) for name, group in QUERY_GROUPS.items()]
+        former = [q for q, _ in TITLE_QUERIES + OTHER_QUERIES]
+        for name, queries in [*groups, ("title+other", former), ("all", everything)]:
+            means = {mode: mean(scores[mode], queries) for mode in labels}
+            for mode, label in labels.items():
+                row = (name, len(queries), label, *means[mode])
+                print("  {:<16} {:>3}  {:<18} {:>8.3f} {:>6.3f} {:>7.3f}".format(*row))
+            for single in ("dense", "lexical"):
+                print(
+                    f"  {name:<16} {'':>3}  hybrid vs {single} only (baseline): "
+                    f"{ratios(means['hybrid'], means[single])}"
+                )
+
+        if args.per_query:
+            print("per query (recall@5 / hit@1 / MRR@10 for dense, lexical, hybrid, rrf):")
+            for name, queries in groups:
+                for query in queries:
+                    cells = "  ".join(
+                        "{:.2f}/{:.0f}/{:.2f}".format(*scores[mode][query]) for mode in labels
+                    )
+                    print(f"  {name:<16} {cells}  {query}")
 
         print("fusion alternatives (hybrid):")
         default = pb.settings.search
