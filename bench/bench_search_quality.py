@@ -6,13 +6,18 @@ paper's title words, as a reader who half-remembers a paper would; 27 describe t
 in other words; 28 "hard" ones paraphrase it the way a reader who never saw the abstract would
 ask, avoiding the distinctive words of its title and abstract (four of them add one exact rare
 term). The first two groups saturate recall@5 for BM25 (1.000), so only the third can show
-whether fusion beats the better single retriever. Printed per retriever over all queries:
-recall@5 (share of gold papers in the top 5), hit@1 (gold paper ranked first) and MRR@10, then
-hybrid's ratio over each single retriever (baseline) measured in this run; then the same per
-query group, with reciprocal rank fusion at the default k and weight alongside ("title+other" is
-the first two groups, the query set before the hard group was added). Also printed: the fusion
-alternatives that were tried (reciprocal rank fusion at several k, and dense weights) over all
-queries. `--per-query` prints each query's metrics for every retriever.
+whether fusion beats the better single retriever.
+
+The queries are split in two halves, alternating within each group: the tuning half (1st, 3rd,
+... query of each group) is where fusion constants are chosen, the held-out half (2nd, 4th, ...)
+is where they are judged. Printed: per retriever over all queries, recall@5 (share of gold
+papers in the top 5), hit@1 (gold paper ranked first) and MRR@10, with hybrid's ratio over each
+single retriever measured in this run; then per query group, on the held-out half and on all
+queries, for dense only, lexical only, hybrid (default `scores` fusion: min-max, BM25 scaled
+by its confidence), the former plain min-max fusion and reciprocal rank fusion ("title+other"
+is the first two groups); then, on the tuning half, the sweep that chose
+`store.search.COVERAGE_HALF`; then fusion alternatives (rrf at several k, dense weights) over
+all queries. `--per-query` prints each query's metrics for every retriever.
 
     /work/venv/bin/python bench/bench_search_quality.py [--data-dir DIR] [--embedder minilm]
         [--per-query]
@@ -303,6 +308,9 @@ QUERY_GROUPS: dict[str, list[Query]] = {
     "hard paraphrase": HARD_QUERIES,
 }
 QUERIES: list[Query] = [query for group in QUERY_GROUPS.values() for query in group]
+# Alternate queries within each group, so both halves hold every kind of query.
+TUNING: list[str] = [q for group in QUERY_GROUPS.values() for q, _ in group[0::2]]
+HELD_OUT: list[str] = [q for group in QUERY_GROUPS.values() for q, _ in group[1::2]]
 
 Metrics = tuple[float, float, float]
 METRIC_NAMES = ("recall@5", "hit@1", "MRR@10")
@@ -343,6 +351,31 @@ def ratios(hybrid: Metrics, base: Metrics) -> str:
     )
 
 
+def group_table(
+    scores: dict[str, dict[str, Metrics]], labels: dict[str, str], half: set[str]
+) -> None:
+    """Per query group metrics of each retriever over the queries in `half`, then hybrid's
+    ratio over each single retriever and over the former min-max fusion."""
+    header = ("group", "n", "retriever", "recall@5", "hit@1", "MRR@10")
+    print("  {:<16} {:>3}  {:<18} {:>8} {:>6} {:>7}".format(*header))
+    groups = [(name, [q for q, _ in group if q in half]) for name, group in QUERY_GROUPS.items()]
+    former = [q for q, _ in TITLE_QUERIES + OTHER_QUERIES if q in half]
+    for name, queries in [
+        *groups,
+        ("title+other", former),
+        ("all", [q for q, _ in QUERIES if q in half]),
+    ]:
+        means = {mode: mean(scores[mode], queries) for mode in labels}
+        for mode, label in labels.items():
+            row = (name, len(queries), label, *means[mode])
+            print("  {:<16} {:>3}  {:<18} {:>8.3f} {:>6.3f} {:>7.3f}".format(*row))
+        for base in ("dense", "lexical", "minmax"):
+            print(
+                f"  {name:<16} {'':>3}  hybrid vs {labels[base]} (baseline): "
+                f"{ratios(means['hybrid'], means[base])}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", help="reuse a store holding the sample (default: fresh)")
@@ -352,6 +385,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    import store.search
     from agent.api import PaperBrief
     from agent.settings import Settings
     from store.config import SearchSettings
@@ -372,11 +406,13 @@ def main() -> None:
             gold[query] = ids
 
         print(f"{len(gold)} queries over {len(papers)} sample papers, embedder {pb.embedder.name}")
+        print(f"tuning half {len(TUNING)} queries, held-out half {len(HELD_OUT)}")
         default = pb.settings.search
         scores = {mode: score_queries(pb, gold, mode) for mode in ("dense", "lexical", "hybrid")}
-        # Reciprocal rank fusion at the default k and dense weight, for the per-group table.
-        pb.searcher.settings = default.model_copy(update={"fusion": "rrf"})
-        scores["rrf"] = score_queries(pb, gold, "hybrid")
+        # The other fusions at the default k and dense weight, for the per-group tables.
+        for fusion in ("minmax", "rrf"):
+            pb.searcher.settings = default.model_copy(update={"fusion": fusion})
+            scores[fusion] = score_queries(pb, gold, "hybrid")
         pb.searcher.settings = default
 
         everything = list(gold)
@@ -389,49 +425,57 @@ def main() -> None:
         for name, base in (("dense", dense), ("lexical", lexical)):
             print(f"  hybrid vs {name} only (baseline): {ratios(hybrid, base)}")
 
-        rrf_label = f"rrf k={default.rrf_k} w={default.dense_weight:.1f}"
         labels = {
             "dense": "dense only",
             "lexical": "lexical only",
             "hybrid": f"hybrid ({default.fusion})",
-            "rrf": rrf_label,
+            "minmax": "minmax (former)",
+            "rrf": f"rrf k={default.rrf_k} w={default.dense_weight:.1f}",
         }
-        print("per query group:")
-        header = ("group", "n", "retriever", "recall@5", "hit@1", "MRR@10")
-        print("  {:<16} {:>3}  {:<18} {:>8} {:>6} {:>7}".format(*header))
-        groups = [(name, [q for q, _ in group]) for name, group in QUERY_GROUPS.items()]
-        former = [q for q, _ in TITLE_QUERIES + OTHER_QUERIES]
-        for name, queries in [*groups, ("title+other", former), ("all", everything)]:
-            means = {mode: mean(scores[mode], queries) for mode in labels}
-            for mode, label in labels.items():
-                row = (name, len(queries), label, *means[mode])
-                print("  {:<16} {:>3}  {:<18} {:>8.3f} {:>6.3f} {:>7.3f}".format(*row))
-            for single in ("dense", "lexical"):
-                print(
-                    f"  {name:<16} {'':>3}  hybrid vs {single} only (baseline): "
-                    f"{ratios(means['hybrid'], means[single])}"
-                )
+        print("per query group, held-out half:")
+        group_table(scores, labels, set(HELD_OUT))
+        print("per query group, all queries:")
+        group_table(scores, labels, set(everything))
 
         if args.per_query:
-            print("per query (recall@5 / hit@1 / MRR@10 for dense, lexical, hybrid, rrf):")
-            for name, queries in groups:
-                for query in queries:
+            print("per query (recall@5 / hit@1 / MRR@10 for " + ", ".join(labels) + "):")
+            for name, group in QUERY_GROUPS.items():
+                for query, _ in group:
                     cells = "  ".join(
                         "{:.2f}/{:.0f}/{:.2f}".format(*scores[mode][query]) for mode in labels
                     )
-                    print(f"  {name:<16} {cells}  {query}")
+                    half = "tune" if query in TUNING else "held"
+                    print(f"  {name:<16} {half} {cells}  {query}")
 
-        print("fusion alternatives (hybrid):")
-        default = pb.settings.search
+        # How COVERAGE_HALF was chosen: the best sum of the three metrics on the tuning half.
+        print(
+            f"scores fusion by COVERAGE_HALF, tuning half (in use: {store.search.COVERAGE_HALF}):"
+        )
+        in_use = store.search.COVERAGE_HALF
+        tuning_gold = {q: gold[q] for q in TUNING}
+        for step in range(2, 17):
+            store.search.COVERAGE_HALF = round(0.05 * step, 2)
+            metrics = evaluate(pb, tuning_gold, "hybrid")
+            print(
+                f"  COVERAGE_HALF {store.search.COVERAGE_HALF:.2f}  {fmt(metrics)}  "
+                f"sum {sum(metrics):.3f}"
+            )
+        store.search.COVERAGE_HALF = in_use
+
+        print("fusion alternatives (hybrid), all queries:")
         variants = (
             [("rrf", k, 0.5) for k in (5, 20, 60)]
             + [("rrf", 60, w) for w in (0.3, 0.7)]
-            + [("scores", default.rrf_k, w) for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
+            + [
+                (fusion, default.rrf_k, w)
+                for fusion in ("minmax", "scores")
+                for w in (0.3, 0.4, 0.5, 0.6, 0.7)
+            ]
         )
         for fusion, rrf_k, weight in variants:
             pb.searcher.settings = SearchSettings(
                 candidates=default.candidates,
-                fusion=fusion,  # type: ignore[arg-type]
+                fusion=fusion,
                 rrf_k=rrf_k,
                 dense_weight=weight,
                 mmr_lambda=default.mmr_lambda,

@@ -60,11 +60,12 @@ class SearchSettings(BaseModel):
     candidates: int = Field(
         default=50, ge=1, description="Candidates taken from each retriever before fusion"
     )
-    fusion: Literal["scores", "rrf"] = Field(
+    fusion: Literal["scores", "minmax", "rrf"] = Field(
         default="scores",
         description="How dense and BM25 results merge: scores: weighted sum of each "
-        "retriever's min-max scaled scores (best in bench/bench_search_quality.py); rrf: "
-        "reciprocal rank fusion",
+        "retriever's min-max scaled scores, BM25's scaled down when its best match reaches "
+        "little of the query's attainable score (best in bench/bench_search_quality.py); "
+        "minmax: the same without that scaling; rrf: reciprocal rank fusion",
     )
     dense_weight: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Weight of the dense retriever in fusion"

@@ -1,12 +1,20 @@
 """Hybrid search over the store: dense (Chroma) plus BM25, fused, filtered, optionally diverse.
 
 Both retrievers see the same filters (date range, minimum upvotes, has code) and each takes
-`settings.candidates` candidates. By default the fused score is a weighted sum of each
-retriever's min-max scaled scores (`fusion="scores"`): unlike reciprocal rank fusion
-(`fusion="rrf"`, sum of 1 / (rrf_k + rank)) it keeps how far ahead the best match is, and it
-ranked the gold paper first more often on the sample (see bench/bench_search_quality.py). An
-optional MMR step trades relevance for variety among the fused candidates. `mode="dense"` and
-`mode="lexical"` run one retriever alone, for measurement.
+`settings.candidates` candidates. The fused score is a weighted sum of one part per retriever,
+each retriever's scores min-max scaled over its candidates (so the best is 1 and the gaps
+survive). By default (`fusion="scores"`) BM25's part is then multiplied by a confidence that
+does not depend on the other candidates: how much of the most any paper could score for the
+query its best match reaches (`_lexical_parts`). When a paper shares the query's rare words
+the confidence is near 1 and the fusion is plain min-max fusion, the best on queries that
+reuse a paper's words. When no paper really shares them (a paraphrase), BM25's best match is
+incidental, the confidence is small and the dense ranking decides: min-max scaling alone
+(`fusion="minmax"`, the former default) gave that incidental match 1.0, which outvoted the
+dense winner (hit@1 0.18 against 0.57 dense-only on paraphrases in
+bench/bench_search_quality.py). Score fusion keeps how far ahead the best match is, which
+reciprocal rank fusion (`fusion="rrf"`, sum of 1 / (rrf_k + rank)) loses; it ranked worse on the
+sample. An optional MMR step trades relevance for variety among the fused
+candidates. `mode="dense"` and `mode="lexical"` run one retriever alone, for measurement.
 
 Filtered dense queries are answered exactly from the in-memory snapshot (the papers' vectors and
 filter columns) instead of Chroma's `where`: Chroma's metadata filters scan SQLite and took 1.5 s
@@ -31,11 +39,28 @@ import numpy as np
 from store.chroma import PaperStore, date_key
 from store.config import SearchSettings
 from store.embeddings import Embedder
-from store.lexical import BM25Index
+from store.lexical import BM25Index, tokenize
 from store.models import Hit, Paper
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
+
+# Share of the attainable BM25 score at which the confidence in BM25 is one half (see
+# `_lexical_parts`). Chosen on the tuning half of bench/bench_search_quality.py's queries: the
+# best of 0.10..0.80 in steps of 0.05 by recall@5 + hit@1 + MRR@10 at dense weight 0.5 (0.20
+# to 0.40 scored within a query of it). On the sample, the best BM25 match of queries that reuse
+# a paper's words reached 0.17..0.84 of the attainable score (all but one above 0.26), that of
+# paraphrases 0.10..0.26.
+COVERAGE_HALF = 0.35
+
+
+def bm25_ceiling(index: BM25Index, query: str) -> float:
+    """The most BM25 score any document could get for `query`: the sum over its indexed terms
+    of idf * (k1 + 1), the limit of a term's weight as its frequency in a document grows."""
+    # Reads the index's vocabulary and idf: store/lexical.py owns them and has no public
+    # accessor yet.
+    terms = {index._vocab[t] for t in set(tokenize(query)) if t in index._vocab}
+    return float(sum(index._idf[t] for t in terms)) * (index.k1 + 1.0)
 
 
 @dataclass(frozen=True)
@@ -170,7 +195,7 @@ class Searcher:
         elif mode == "lexical":
             ranked = lexical
         else:
-            ranked = self._fuse(dense, lexical)
+            ranked = self._fuse(dense, lexical, bm25_ceiling(snapshot.index, query))
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense, start=1)}
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical, start=1)}
 
@@ -191,28 +216,33 @@ class Searcher:
         ]
 
     def _fuse(
-        self, dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]]
+        self,
+        dense: Sequence[tuple[str, float]],
+        lexical: Sequence[tuple[str, float]],
+        lexical_ceiling: float,
     ) -> list[tuple[str, float]]:
         """Merge the two rankings; a paper missing from one list scores 0 there."""
+        fusion = self.settings.fusion
+        if fusion == "rrf":
+            dense_parts, lexical_parts = (
+                _rank_parts(dense, self.settings.rrf_k),
+                _rank_parts(lexical, self.settings.rrf_k),
+            )
+        elif fusion == "minmax":
+            dense_parts, lexical_parts = _minmax_parts(dense), _minmax_parts(lexical)
+        else:
+            dense_parts, lexical_parts = (
+                _minmax_parts(dense),
+                _lexical_parts(lexical, lexical_ceiling),
+            )
         weights = (self.settings.dense_weight, 1.0 - self.settings.dense_weight)
         fused: dict[str, float] = {}
-        for weight, ranking in zip(weights, (dense, lexical), strict=True):
-            for pid, part in zip((pid for pid, _ in ranking), self._parts(ranking), strict=True):
+        for weight, ranking, parts in zip(
+            weights, (dense, lexical), (dense_parts, lexical_parts), strict=True
+        ):
+            for (pid, _), part in zip(ranking, parts, strict=True):
                 fused[pid] = fused.get(pid, 0.0) + weight * part
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-
-    def _parts(self, ranking: Sequence[tuple[str, float]]) -> list[float]:
-        """Each candidate's contribution before weighting: its min-max scaled score (so the
-        best is 1 and the score gaps survive), or 1 / (rrf_k + rank) for rank fusion."""
-        if self.settings.fusion == "rrf":
-            return [1.0 / (self.settings.rrf_k + rank) for rank in range(1, len(ranking) + 1)]
-        scores = [score for _, score in ranking]
-        if not scores:
-            return []
-        low, high = min(scores), max(scores)
-        if high <= low:
-            return [1.0] * len(scores)
-        return [(score - low) / (high - low) for score in scores]
 
     def _mmr(self, ranked: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
         """Maximal marginal relevance: each pick maximises
@@ -245,3 +275,33 @@ class Searcher:
             # Written by another process since the snapshot: read them from the store.
             found.update({paper.id: paper for paper in self.store.get(missing)})
         return found
+
+
+def _rank_parts(ranking: Sequence[tuple[str, float]], rrf_k: int) -> list[float]:
+    """Reciprocal rank fusion: 1 / (rrf_k + rank)."""
+    return [1.0 / (rrf_k + rank) for rank in range(1, len(ranking) + 1)]
+
+
+def _minmax_parts(ranking: Sequence[tuple[str, float]]) -> list[float]:
+    """Scores min-max scaled over the candidates: the best is 1 and the gaps survive."""
+    scores = [score for _, score in ranking]
+    if not scores:
+        return []
+    low, high = min(scores), max(scores)
+    if high <= low:
+        return [1.0] * len(scores)
+    return [(score - low) / (high - low) for score in scores]
+
+
+def _lexical_parts(ranking: Sequence[tuple[str, float]], ceiling: float) -> list[float]:
+    """Min-max scaled BM25 scores times the confidence that BM25 found the query's words:
+    x^4 / (x^4 + COVERAGE_HALF^4), x the best candidate's share of the attainable score.
+
+    The curve is steep, close to a switch: a best match that shares only a word or two of the
+    query gets little say, one that matches much of it counts nearly in full.
+    """
+    if not ranking or ceiling <= 0.0:
+        return [0.0] * len(ranking)
+    share = ranking[0][1] / ceiling
+    confidence = share**4 / (share**4 + COVERAGE_HALF**4)
+    return [confidence * part for part in _minmax_parts(ranking)]

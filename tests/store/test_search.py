@@ -11,9 +11,10 @@ import pytest
 
 from agent.api import PaperBrief, PaperNotFoundError
 from store.chroma import where_filter
+from store.config import SearchSettings
 from store.lexical import BM25Index, tokenize
 from store.models import Paper
-from store.search import SEARCH_MODES
+from store.search import SEARCH_MODES, Searcher
 from tests.conftest import MakePB
 
 
@@ -41,6 +42,40 @@ def test_hybrid_search_ranks_the_paper_asked_for_first(
     assert hits[0].paper == paper_titled(sample_pb, title)
     assert len(hits) == 5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        (
+            "whether old habits like weight decay and noisy small-step optimisation still matter "
+            "once networks become enormous, and tricks that win small but lose big",
+            "Rethinking Conventional Wisdom",
+        ),
+        (
+            "chatbots pick their own notation, such as programs or formulas, instead of plain "
+            "English when thinking and when talking to each other, saving length",
+            "Beyond Natural Language",
+        ),
+    ],
+)
+def test_hybrid_search_finds_a_paraphrased_paper_that_bm25_misses(
+    sample_pb: PaperBrief, query: str, title: str
+) -> None:
+    wanted = paper_titled(sample_pb, title)
+    searcher = sample_pb.searcher
+    per_query_scaled = Searcher(
+        searcher.store, searcher.embedder, SearchSettings(fusion="minmax")
+    ).search(query, k=5)
+
+    hits = sample_pb.search(query, k=5)
+
+    # BM25's best match only shares incidental words with the query: min-max scaled to 1.0 it
+    # outvoted the dense winner; scaled down because it reaches little of the query's
+    # attainable score, it does not.
+    assert searcher.search(query, k=1, mode="lexical")[0].paper != wanted
+    assert per_query_scaled[0].paper != wanted
+    assert hits[0].paper == wanted
 
 
 def test_hybrid_hits_say_where_each_retriever_ranked_them(sample_pb: PaperBrief) -> None:
