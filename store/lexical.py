@@ -119,6 +119,12 @@ class BM25Index:
             scores[docs] += self._idf[term] * tfs * (self.k1 + 1.0) / (tfs + self._norm[docs])
         return scores
 
+    def max_score(self, query: str) -> float:
+        """The most BM25 score any document could get for `query`: the sum over its indexed terms
+        of idf * (k1 + 1), the limit of a term's weight as its frequency in a document grows."""
+        terms = {self._vocab[t] for t in set(tokenize(query)) if t in self._vocab}
+        return float(sum(self._idf[t] for t in terms)) * (self.k1 + 1.0)
+
     def top(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The n best (id, score) for `query` among documents where `allowed` is True.
 

@@ -39,7 +39,7 @@ import numpy as np
 from store.chroma import PaperStore, date_key
 from store.config import SearchSettings
 from store.embeddings import Embedder
-from store.lexical import BM25Index, tokenize
+from store.lexical import BM25Index
 from store.models import Hit, Paper
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
@@ -52,15 +52,6 @@ SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
 # a paper's words reached 0.17..0.84 of the attainable score (all but one above 0.26), that of
 # paraphrases 0.10..0.26.
 COVERAGE_HALF = 0.35
-
-
-def bm25_ceiling(index: BM25Index, query: str) -> float:
-    """The most BM25 score any document could get for `query`: the sum over its indexed terms
-    of idf * (k1 + 1), the limit of a term's weight as its frequency in a document grows."""
-    # Reads the index's vocabulary and idf: store/lexical.py owns them and has no public
-    # accessor yet.
-    terms = {index._vocab[t] for t in set(tokenize(query)) if t in index._vocab}
-    return float(sum(index._idf[t] for t in terms)) * (index.k1 + 1.0)
 
 
 @dataclass(frozen=True)
@@ -195,7 +186,7 @@ class Searcher:
         elif mode == "lexical":
             ranked = lexical
         else:
-            ranked = self._fuse(dense, lexical, bm25_ceiling(snapshot.index, query))
+            ranked = self._fuse(dense, lexical, snapshot.index.max_score(query))
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense, start=1)}
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical, start=1)}
 
