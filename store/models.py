@@ -17,12 +17,19 @@ from pydantic import BaseModel, Field, model_validator
 LinkKind = Literal["paper", "code", "pdf", "project"]
 
 _SPACE = re.compile(r"\s+")
+# LaTeX residue that abstracts carry from arXiv sources and that pages render and copy badly:
+# an escaped percent sign, and a multiplication sign whose backslash was lost ("22.58times").
+_LATEX_PERCENT = re.compile(r"\\%")
+_LOST_TIMES = re.compile(r"(?<=\d)(?:\\times|times)(?=\W|$)")
 _ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$|^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 
 
 def normalise_text(text: str) -> str:
-    """Unicode-normalised text with runs of white space folded to one space."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    """Unicode-normalised text with runs of white space folded to one space and LaTeX residue
+    (`14.2\\%`, `22.58times`) turned into what the author wrote (`14.2%`, `22.58x`)."""
+    text = _LATEX_PERCENT.sub("%", unicodedata.normalize("NFKC", text))
+    text = _LOST_TIMES.sub("x", text)
+    return _SPACE.sub(" ", text).strip()
 
 
 def normalise_title(title: str) -> str:
