@@ -5,6 +5,7 @@ Example: `pb = PaperBrief(data_dir="./paperbrief-data")`, then `pb.ingest_sample
 """
 
 from agent.api import PaperBrief
+from agent.prompts import render as render_prompt
 from agent.results import (
     Answer,
     Briefing,
@@ -36,4 +37,5 @@ __all__ = [
     "Theme",
     "Usage",
     "load_settings",
+    "render_prompt",
 ]

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agent.results import Answer, Briefing, Comparison, Recommendation
 from agent.settings import Settings, load_settings
@@ -26,6 +26,7 @@ from store.search import Searcher, SearchMode
 if TYPE_CHECKING:
     from agent.doctor import DoctorReport
     from agent.graph import Agent
+    from agent.llm import ChatLLM, OpenAIChat
 
 DateLike = date | str | None
 
@@ -80,15 +81,45 @@ class PaperBrief:
         self.llm = llm
         self._cache: VectorCache | None = None
         self._agent: Agent | None = None
+        self._settings_llm: OpenAIChat | None = None
 
     def __repr__(self) -> str:
         return f"PaperBrief(data_dir={str(self.data_dir)!r}, embedder={self.embedder.name!r})"
 
     def close(self) -> None:
-        """Close the embedding cache's database; the store needs no closing."""
+        """Close the embedding cache, the chat threads' database and the LLM client this object
+        built (an injected LLM belongs to its owner); the store needs no closing."""
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+        if self._agent is not None:
+            self._agent.close()
+            self._agent = None
+        if self._settings_llm is not None:
+            self._settings_llm.close()
+            self._settings_llm = None
+
+    @property
+    def chat_llm(self) -> ChatLLM | None:
+        """The LLM that writes in the configured mode, or None for the offline writer.
+
+        The injected `llm` wins; otherwise one is built from `settings.llm` when the settings
+        configure it (auto mode) or require it (llm mode), with its response cache in the data
+        dir. `settings.llm.mode == "offline"` always gives None.
+        """
+        if self.settings.llm.mode == "offline":
+            return None
+        if self.llm is not None:
+            return cast("ChatLLM", self.llm)
+        if not self.settings.llm.use_llm:
+            return None
+        if self._settings_llm is None:
+            from agent.llm import OpenAIChat
+
+            self._settings_llm = OpenAIChat.from_settings(
+                self.settings.llm, cache_dir=self.data_dir / "llm-cache"
+            )
+        return self._settings_llm
 
     def __enter__(self) -> PaperBrief:
         return self

@@ -37,7 +37,6 @@ from store import models
 
 if TYPE_CHECKING:
     from agent.api import PaperBrief
-    from agent.llm import ChatLLM
 
 THREADS_FILE = "threads.sqlite"
 
@@ -136,20 +135,12 @@ def deps_for(pb: PaperBrief, *, stream_tokens: bool = True) -> AgentDeps:
         assert recommender is not None
         return cast(list[results.Recommendation], recommender(interests, k=k))
 
-    # An injected LLM wins; otherwise the settings decide (auto: an endpoint is configured).
-    llm = cast("ChatLLM | None", pb.llm)
-    if llm is None and settings.llm.use_llm:
-        from agent.llm import OpenAIChat
-
-        llm = OpenAIChat.from_settings(settings.llm, cache_dir=pb.data_dir / "llm-cache")
-    if settings.llm.mode == "offline":
-        llm = None
     return AgentDeps(
         settings=settings,
         search=search,
         lookup=lookup,
         recommend=recommend if recommender is not None else None,
-        llm=llm,
+        llm=pb.chat_llm,
         stream_tokens=stream_tokens,
     )
 
