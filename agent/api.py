@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from pydantic import BaseModel
+
 from agent.results import Answer, Briefing, Comparison, Recommendation
 from agent.settings import Settings, load_settings
 from store.chroma import PaperStore
@@ -347,6 +349,31 @@ class PaperBrief:
         if first is None or last is None:
             raise ValueError("a briefing needs a start and an end date")
         return build_briefing(self, first, last, interests)
+
+    # -- run artifacts ----------------------------------------------------------------------------
+
+    def save_run(
+        self,
+        result: BaseModel,
+        directory: str | Path,
+        kind: str | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> Path:
+        """Save a result's run artifacts (request, result, retrieved papers, settings with
+        secrets masked, usage) to a new folder under `directory`; returns the folder.
+
+        `kind` (ask, compare, brief) and `request` default to what the result records.
+        See `agent/artifacts.py`.
+        """
+        from agent.artifacts import kind_of, request_of, save_run
+
+        return save_run(
+            Path(directory).expanduser(),
+            kind if kind is not None else kind_of(result),
+            request if request is not None else request_of(result),
+            result,
+            self.settings,
+        )
 
 
 class _progress_for:

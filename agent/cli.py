@@ -51,6 +51,15 @@ def open_brief(args: argparse.Namespace) -> PaperBrief:
     return PaperBrief(data_dir=args.data_dir, settings=load_cli_settings(args.config))
 
 
+def save_run(
+    args: argparse.Namespace, brief: PaperBrief, kind: str, request: dict[str, Any], result: Any
+) -> None:
+    """With `--save-run DIR`, save the run's artifacts under DIR and say where on stderr."""
+    if args.save_run:
+        folder = brief.save_run(result, args.save_run, kind=kind, request=request)
+        print(f"run saved: {folder}", file=sys.stderr)
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -307,6 +316,8 @@ def run_brief(args: argparse.Namespace) -> int:
         print(report.summary(), file=sys.stderr)
         fetched = report.papers
     briefing = build_briefing(brief, start, end, args.interest, include=fetched)
+    request = {"start": start.isoformat(), "end": end.isoformat(), "interests": args.interest}
+    save_run(args, brief, "brief", request, briefing)
     if args.out:
         for path in write_briefing(briefing, Path(args.out)):
             print(path)
@@ -348,12 +359,14 @@ def register_ask(subparsers: Any) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    answer = open_brief(args).ask(args.question, thread_id=args.thread)
+    brief = open_brief(args)
+    answer = brief.ask(args.question, thread_id=args.thread)
     if args.json:
         print(answer.model_dump_json(indent=2))
     else:
         print(answer.markdown, end="")
         print(f"thread: {answer.thread_id}", file=sys.stderr)
+    save_run(args, brief, "ask", {"question": args.question, "thread_id": args.thread}, answer)
     return 0
 
 
@@ -453,11 +466,14 @@ def run_compare(args: argparse.Namespace) -> int:
     if not args.query and not args.papers:
         print("paperbrief: error: give a topic or --papers ID ...", file=sys.stderr)
         return 2
-    comparison = open_brief(args).compare(args.query, paper_ids=args.papers)
+    brief = open_brief(args)
+    comparison = brief.compare(args.query, paper_ids=args.papers)
     if args.json:
         print(comparison.model_dump_json(indent=2))
     else:
         print(comparison.markdown, end="")
+    request = {"query": args.query, "paper_ids": args.papers}
+    save_run(args, brief, "compare", request, comparison)
     return 0
 
 
@@ -550,6 +566,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         metavar="FILE",
         help="TOML config file (default: PAPERBRIEF_CONFIG or ./paperbrief.toml)",
+    )
+    parser.add_argument(
+        "--save-run",
+        metavar="DIR",
+        help="ask, compare, brief: save the run's artifacts (request, result, retrieved papers, "
+        "settings, usage) in a new folder under DIR",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTRARS:
