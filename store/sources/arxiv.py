@@ -21,9 +21,9 @@ from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
 from store.sources.common import (
     RecordError,
     SourceError,
-    build_paper,
     links_in_text,
     merge_links,
+    papers_from_entries,
     parse_date,
 )
 
@@ -44,14 +44,7 @@ def parse_arxiv(text: str, source: str) -> Iterator[Paper | Rejection]:
     if len(entries) == 1 and "/api/errors" in _child_text(entries[0], "id"):
         message = _child_text(entries[0], "summary") or "unknown error"
         raise SourceError(f"{source}: arXiv reported an error: {message}")
-    for number, entry in enumerate(entries, start=1):
-        location = f"entry {number}"
-        try:
-            fields = entry_fields(entry)
-        except RecordError as exc:
-            yield Rejection(source=source, location=location, reason=str(exc))
-            continue
-        yield build_paper(source, location, **fields)
+    yield from papers_from_entries(source, entries, entry_fields)
 
 
 def _child_text(element: Element, name: str) -> str:

@@ -8,8 +8,9 @@ the same `Link`, and every parser reports a bad record in the same words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -130,6 +131,23 @@ def build_paper(source: str, location: str, **fields: Any) -> Paper | Rejection:
         return Paper(source=source, **fields)
     except ValidationError as exc:
         return Rejection(source=source, location=location, reason=describe_validation(exc))
+
+
+Entry = TypeVar("Entry")
+
+
+def papers_from_entries(
+    source: str, entries: Iterable[Entry], entry_fields: Callable[[Entry], dict[str, Any]]
+) -> Iterator[Paper | Rejection]:
+    """A `Paper` or a `Rejection` (located as `entry N`) for each entry of a feed or list."""
+    for number, entry in enumerate(entries, start=1):
+        location = f"entry {number}"
+        try:
+            fields = entry_fields(entry)
+        except RecordError as exc:
+            yield Rejection(source=source, location=location, reason=str(exc))
+            continue
+        yield build_paper(source, location, **fields)
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -23,10 +23,10 @@ from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
 from store.sources.common import (
     RecordError,
     SourceError,
-    build_paper,
     link_for_url,
     links_in_text,
     merge_links,
+    papers_from_entries,
     parse_count,
     parse_date,
 )
@@ -52,14 +52,7 @@ def parse_hf_api(text: str, source: str) -> Iterator[Paper | Rejection]:
         data = [data]
     if not isinstance(data, list):
         raise SourceError(f"{source}: expected a JSON list of entries, found {type(data).__name__}")
-    for number, entry in enumerate(data, start=1):
-        location = f"entry {number}"
-        try:
-            fields = entry_fields(entry)
-        except RecordError as exc:
-            yield Rejection(source=source, location=location, reason=str(exc))
-            continue
-        yield build_paper(source, location, **fields)
+    yield from papers_from_entries(source, data, entry_fields)
 
 
 def _text(value: Any, field: str) -> str:
