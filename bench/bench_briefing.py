@@ -11,7 +11,7 @@ Then, measured in one run:
   its wall time with the thread pool at `llm.concurrency` 1 and 4 (the ratio is what the pool
   buys), and the calls of a rebuild of the same week (the disk cache: expected 0).
 
-    /work/venv/bin/python bench/bench_briefing.py [--papers 500] [--latency 0.02]
+    python bench/bench_briefing.py [--papers 500] [--latency 0.02]
         [--embedder minilm|hash]
 """
 

@@ -10,7 +10,7 @@ Workloads: `abstracts` embeds the sample page's papers (`Paper.embed_text`, as i
 one reaches the 256-token cut); `mixed` adds each title and a short query per paper, shuffled,
 the mix of lengths a query-time workload sees, where sorting by length matters.
 
-    /work/venv/bin/python bench/bench_embed.py [--rounds 3] [--repeats 2]
+    python bench/bench_embed.py [--rounds 3] [--repeats 2]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ simulated latency), through the real `openai` client:
 - throughput of parallel calls against a server that takes `--latency` seconds per reply, at
   `concurrency` 1, 2, 4 and 8 (ratios against concurrency 1, measured in the same run).
 
-    /work/venv/bin/python bench/bench_llm.py [--calls 200] [--latency 0.02]
+    python bench/bench_llm.py [--calls 200] [--latency 0.02]
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ is the first two groups); then, on the tuning half, the sweep that chose
 `store.search.COVERAGE_HALF`; then fusion alternatives (rrf at several k, dense weights) over
 all queries. `--per-query` prints each query's metrics for every retriever.
 
-    /work/venv/bin/python bench/bench_search_quality.py [--data-dir DIR] [--embedder minilm]
+    python bench/bench_search_quality.py [--data-dir DIR] [--embedder minilm]
         [--per-query]
 """
 

@@ -12,9 +12,9 @@ each ratio is against (all measured in this run):
   synthetic vectors, against dense-only and lexical-only at the same size, and 100k against 10k;
 - peak RSS of the ingest process (budget: 1.5 GB).
 
-    /work/venv/bin/python bench/bench_store.py                      # full (synthetic 10k ingest)
-    /work/venv/bin/python bench/bench_store.py --size 1000 --quick  # minutes, not an hour
-    /work/venv/bin/python bench/bench_store.py --embedder hash      # store overhead without a model
+    python bench/bench_store.py                      # full (synthetic 10k ingest)
+    python bench/bench_store.py --size 1000 --quick  # minutes, not an hour
+    python bench/bench_store.py --embedder hash      # store overhead without a model
 """
 
 from __future__ import annotations

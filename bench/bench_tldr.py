@@ -20,7 +20,8 @@ from agent.offline import tldr
 from agent.text import content_stems, split_sentences
 from store.models import Paper
 
-DEFAULT_DATA = Path("/work/shared/data/scitldr_a_dev.jsonl")
+# The shared data folder sits beside the repository checkout (../shared), here and in CI.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "scitldr_a_dev.jsonl"
 
 
 def load(path: Path) -> list[tuple[Paper, str]]:
