@@ -120,6 +120,11 @@ class Briefing(BaseModel):
         default_factory=list, description="Ids sent in an earlier briefing, not presented as new"
     )
     mode: Mode
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What the reader must know about how it was written, shown in every "
+        "rendering (e.g. takeaways written extractively after the LLM failed)",
+    )
     usage: Usage = Field(default_factory=Usage)
     markdown: str = ""
     html: str = ""

@@ -134,7 +134,7 @@ def _parse(html: str) -> _Tags:
 
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "body", "table", "tr", "td", "th", "h1", "h2", "p", "div",
-    "span", "a", "ul", "ol", "li", "strong", "code",
+    "span", "a", "ul", "ol", "li", "strong", "em", "code", "thead", "tbody", "br",
 }  # fmt: skip
 
 
@@ -142,7 +142,7 @@ def test_html_escapes_every_title_and_abstract_derived_text() -> None:
     html = render_html(_briefing(), {OLD.id: OLD})
     assert "<script" not in html
     assert "<b>" not in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "Prophet halves &lt;decoding&gt; steps." in html
     assert "Matches &lt;your&gt; interest" in html
     # The visible text still reads as the title, once decoded by the mail client.
