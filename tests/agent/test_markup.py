@@ -42,7 +42,9 @@ HOSTILE = [
 ]
 
 # Text hypothesis draws: printable and control characters, weighted toward Markdown syntax.
-_SYNTAX = st.sampled_from(list("\\`*_[]()<>|~#+-=.!&;:/\"' \n\r\t\x00") + ["javascript:", "http://"])
+_SYNTAX = st.sampled_from(
+    [*list("\\`*_[]()<>|~#+-=.!&;:/\"' \n\r\t\x00"), "javascript:", "http://"]
+)
 TEXT = st.lists(st.one_of(_SYNTAX, st.text(max_size=4)), max_size=30).map("".join)
 
 
@@ -112,7 +114,7 @@ def test_one_line_drops_control_characters_and_line_breaks() -> None:
         "javascript:alert(1)",
         "JaVaScRiPt:alert(1)",
         "data:text/html,<script>alert(1)</script>",
-        "https://github.com/x/y\"><script>alert(1)</script>",
+        'https://github.com/x/y"><script>alert(1)</script>',
         "https://github.com/x/y onmouseover=alert(1)",
         "//evil.example/x",
         "ftp://files.example/x",
@@ -129,7 +131,9 @@ def test_safe_url_refuses_what_is_not_a_plain_http_link(url: str | None) -> None
 def test_safe_url_keeps_http_links_and_closes_parentheses() -> None:
     assert safe_url("https://github.com/x/y") == "https://github.com/x/y"
     assert safe_url("http://arxiv.org/abs/2505.00001v2") == "http://arxiv.org/abs/2505.00001v2"
-    assert safe_url("https://en.wikipedia.org/wiki/A_(b)") == "https://en.wikipedia.org/wiki/A_%28b%29"
+    assert (
+        safe_url("https://en.wikipedia.org/wiki/A_(b)") == "https://en.wikipedia.org/wiki/A_%28b%29"
+    )
 
 
 @settings(max_examples=300, deadline=None)
