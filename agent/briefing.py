@@ -37,7 +37,7 @@ import numpy as np
 from agent.mail import MailError, SentLedger, build_message, send_message, sender_address
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
-from agent.themes import cluster_vectors, theme_name, week_terms
+from agent.themes import plan_themes, theme_name, week_terms
 from store.models import IngestReport, Paper
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A theme's comparison covers its most central papers: a comparison table of forty papers
-# reads as a list, and the theme lists every paper with its takeaway anyway.
-MAX_COMPARED = 6
+OTHER_PAPERS = "Other papers this week"
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
@@ -121,12 +119,13 @@ def _takeaway(pb: PaperBrief, paper: Paper) -> tuple[str, Usage]:
         return tldr(paper), Usage()
 
 
-def _single_paper_summary(paper: Paper, mode: Mode) -> Comparison:
-    """A theme of one paper has nothing to compare: its summary is its takeaway line."""
-    source = Source(
-        n=1, paper_id=paper.id, title=paper.title, published=paper.published, url=paper.url
-    )
-    return Comparison(markdown="", sources=[source], retrieved=[paper], mode=mode)
+def _listing_summary(papers: Sequence[Paper], mode: Mode) -> Comparison:
+    """Papers that fit no theme have nothing to compare: each is listed with its takeaway."""
+    sources = [
+        Source(n=n, paper_id=p.id, title=p.title, published=p.published, url=p.url)
+        for n, p in enumerate(papers, 1)
+    ]
+    return Comparison(markdown="", sources=sources, retrieved=list(papers), mode=mode)
 
 
 def build_briefing(
@@ -156,18 +155,19 @@ def build_briefing(
     themes: list[Theme] = []
     if new:
         vectors = pb.store.vectors([paper.id for paper in new])
-        clusters = cluster_vectors(vectors, settings.min_theme_similarity, settings.max_themes)
-        groups = [[new[i] for i in cluster.members] for cluster in clusters]
+        plan = plan_themes(
+            vectors, settings.min_theme_similarity, settings.max_themes, settings.max_theme_size
+        )
+        groups = [[new[i] for i in cluster.members] for cluster in plan.themes]
+        others = [new[i] for i in plan.other]
         terms = week_terms(new)
         workers = max(1, pb.settings.llm.concurrency)
         _ = pb.agent  # built once here, not raced for by the workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
             takeaway_jobs = {p.id: pool.submit(_takeaway, pb, p) for p in new}
+            # A theme is small enough to compare whole (`max_theme_size`).
             summary_jobs = [
-                pool.submit(pb.compare, None, [p.id for p in group[:MAX_COMPARED]])
-                if len(group) > 1
-                else None
-                for group in groups
+                pool.submit(pb.compare, None, [p.id for p in group]) for group in groups
             ]
             takeaways: dict[str, str] = {}
             for paper_id, takeaway_job in takeaway_jobs.items():
@@ -175,11 +175,7 @@ def build_briefing(
                 takeaways[paper_id] = text
                 usage.add(spent)
             for group, summary_job in zip(groups, summary_jobs, strict=True):
-                summary = (
-                    summary_job.result()
-                    if summary_job is not None
-                    else _single_paper_summary(group[0], mode)
-                )
+                summary = summary_job.result()
                 usage.add(summary.usage)
                 themes.append(
                     Theme(
@@ -187,6 +183,16 @@ def build_briefing(
                         papers=group,
                         summary=summary,
                         takeaways={p.id: takeaways[p.id] for p in group},
+                    )
+                )
+            if others:
+                themes.append(
+                    Theme(
+                        name=OTHER_PAPERS,
+                        papers=others,
+                        summary=_listing_summary(others, mode),
+                        takeaways={p.id: takeaways[p.id] for p in others},
+                        other=True,
                     )
                 )
 

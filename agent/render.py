@@ -119,7 +119,8 @@ def render_markdown(
         out += ["## Themes", ""]
     for n, theme in enumerate(briefing.themes, 1):
         count = plural(len(theme.papers), "paper")
-        out += [f"### {n}. {escape_markdown(theme.name)} ({count})", ""]
+        number = "" if theme.other else f"{n}. "  # the week's other papers go unnumbered
+        out += [f"### {number}{escape_markdown(theme.name)} ({count})", ""]
         summary = theme_summary_markdown(theme)
         if summary:
             out += [summary, ""]
@@ -215,10 +216,13 @@ def briefing_heading(briefing: Briefing, title: str = "paperbrief weekly") -> st
 
 def summary_line(briefing: Briefing) -> str:
     papers = _all_papers(briefing)
+    others = sum(len(t.papers) for t in briefing.themes if t.other)
     parts = [
         plural(len(papers), "new paper"),
-        plural(len(briefing.themes), "theme"),
+        plural(sum(1 for t in briefing.themes if not t.other), "theme"),
     ]
+    if others:
+        parts.append(plural(others, "other paper"))
     if briefing.updated:
         parts.append(f"{len(briefing.updated)} updated")
     if briefing.already_sent:
@@ -285,7 +289,8 @@ def render_text(
             paper_lines(paper, "- ")
         out.append("")
     for n, theme in enumerate(briefing.themes, 1):
-        section(f"Theme {n}: {_clean(theme.name)} ({plural(len(theme.papers), 'paper')})")
+        label = _clean(theme.name) if theme.other else f"Theme {n}: {_clean(theme.name)}"
+        section(f"{label} ({plural(len(theme.papers), 'paper')})")
         summary = _plain(theme_summary_markdown(theme))
         for paragraph in summary.split("\n\n"):
             for block in paragraph.split("\n"):
@@ -382,7 +387,7 @@ def render_html(
         ]
         sections.append(
             _section(
-                f"{n}. {_clean(theme.name)}",
+                _clean(theme.name) if theme.other else f"{n}. {_clean(theme.name)}",
                 count=plural(len(theme.papers), "paper"),
                 summary=theme_summary_markdown(theme),
                 papers=papers,

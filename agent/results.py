@@ -105,6 +105,10 @@ class Theme(BaseModel):
     papers: list[Paper]
     summary: Comparison
     takeaways: dict[str, str] = Field(default_factory=dict, description="paper id -> one line")
+    other: bool = Field(
+        default=False,
+        description="True for the week's other papers: those that fit no theme, listed last",
+    )
 
 
 class Briefing(BaseModel):

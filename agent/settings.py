@@ -107,6 +107,12 @@ class BriefingSettings(BaseModel):
     picks: int = Field(default=5, ge=0, description="Top picks per briefing")
     trending: int = Field(default=5, ge=0, description="Most-upvoted papers listed per briefing")
     max_themes: int = Field(default=12, ge=1, description="Upper bound on themes per briefing")
+    max_theme_size: int = Field(
+        default=6,
+        ge=2,
+        description="Most papers in one theme: bigger clusters are split, so one paragraph "
+        "can compare a theme",
+    )
     min_theme_similarity: float = Field(
         default=0.45,
         ge=-1,
