@@ -70,7 +70,7 @@ class PaperBrief:
         self.data_dir: Path = settings.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.embedder: Embedder = (
-            embedder if embedder is not None else make_embedder(settings.embedding)
+            embedder if embedder is not None else make_embedder(settings.embedding, settings.retry)
         )
         self.store: PaperStore = (
             store
@@ -119,7 +119,7 @@ class PaperBrief:
             from agent.llm import OpenAIChat
 
             self._settings_llm = OpenAIChat.from_settings(
-                self.settings.llm, cache_dir=self.data_dir / "llm-cache"
+                self.settings.llm, cache_dir=self.data_dir / "llm-cache", retry=self.settings.retry
             )
         return self._settings_llm
 
@@ -162,6 +162,7 @@ class PaperBrief:
             fmt=fmt,
             page_date=as_date(page_date, "page_date"),
             settings=self.settings.sources,
+            retry=self.settings.retry,
         )
         with _progress_for(progress, source) as callback:
             return ingest_items(

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from agent.llm import OPENAI_BASE_URL, LLMError, OpenAIChat
 from agent.settings import LLMSettings, Settings
-from store.config import EmbeddingSettings
+from store.config import EmbeddingSettings, RetrySettings
 from store.embeddings import Embedder, make_embedder
 
 LLMFactory = Callable[[LLMSettings], OpenAIChat]
@@ -70,7 +70,9 @@ class DoctorProbe(BaseModel):
 
 def doctor_llm(settings: LLMSettings) -> OpenAIChat:
     """The LLM as the doctor uses it: no cache (every check is a real request), one attempt."""
-    return OpenAIChat(settings.model_copy(update={"cache": False, "max_attempts": 1}))
+    return OpenAIChat(
+        settings.model_copy(update={"cache": False}), retry=RetrySettings(max_retries=0)
+    )
 
 
 def unreachable_hint(base_url: str) -> str:

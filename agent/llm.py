@@ -3,10 +3,11 @@
 This is the only module that imports `openai`. It owns, for every OpenAI-compatible server
 (OpenAI, vLLM, Ollama, llama.cpp, LM Studio):
 
-- the one retry policy (tenacity; the client itself is built with `max_retries=0`): 429 and 5xx
-  honouring `Retry-After`/`retry-after-ms` (seconds or an HTTP date, capped at
-  `RETRY_AFTER_CAP`), timeouts and connection errors are retried with exponential backoff,
-  bounded by `max_attempts` and `max_retry_seconds`; any other 4xx fails at once. Failures
+- how the shared retry policy (`store/retry.py`, the `retry` settings; the client itself is
+  built with `max_retries=0`) sees this wire: 429 and 5xx (honouring `Retry-After` and
+  `retry-after-ms`), timeouts and connection errors are transient, any other 4xx fails at once.
+  One logical call (`chat`, `structured`) has one retry budget, shared by its repair request,
+  its response-format fallbacks and its re-sends after learning an endpoint quirk. Failures
   surface as `LLMError`, naming the endpoint, the model, why, the attempts and the seconds spent;
 - structured outputs: pydantic models requested with `response_format` `json_schema`, falling
   back to `json_object` (schema in the system message) when a server rejects `json_schema`, and
@@ -27,14 +28,12 @@ This is the only module that imports `openai`. It owns, for every OpenAI-compati
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import hashlib
 import json
 import logging
 import math
 import os
-import random
 import re
 import tempfile
 import threading
@@ -47,17 +46,19 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
 
 from agent.prompts import render
 from agent.results import Usage
 from agent.settings import LLMSettings
+from store.config import RetrySettings
+from store.retry import (
+    RetryBudget,
+    RetryEvent,
+    RetryExhausted,
+    RetryPolicy,
+    Transient,
+    retry_after_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-RETRY_AFTER_CAP = 60.0
-"""Longest wait a `Retry-After` header can impose on one retry (the total stays bounded by
-`max_retry_seconds`)."""
 CHARS_PER_TOKEN = 4
 """For estimating tokens when a streaming server sends no usage."""
 CACHE_FORMAT = 1
@@ -179,6 +177,15 @@ class _StreamBroken(Exception):
         super().__init__(str(cause))
 
 
+@dataclass
+class _Call:
+    """One logical call (`chat` or `structured`): what it spent, and the retry budget every
+    request it makes draws on."""
+
+    usage: Usage
+    budget: RetryBudget
+
+
 class DiskCache:
     """LLM replies as JSON files, `<dir>/<key[:2]>/<key>.json`; writes are atomic renames."""
 
@@ -213,31 +220,6 @@ class DiskCache:
             raise
 
 
-def retry_after_seconds(headers: Any, now: float | None = None) -> float | None:
-    """The wait a response asks for: `retry-after-ms`, or `Retry-After` in seconds or as a date."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        seconds = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
 def _excerpt(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -258,15 +240,17 @@ def _status_body(exc: openai.APIStatusError) -> str:
         return str(body or exc.message)
 
 
-def _is_retryable(exc: BaseException) -> bool:
+def _transient(exc: BaseException) -> Transient | None:
+    """What the retry policy needs to know of a failure: transient or not, and the pause asked."""
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
+        return Transient(_describe(exc))
     if isinstance(exc, openai.APIStatusError):
-        if exc.status_code == 429:
-            # OpenAI answers an exhausted quota with 429 too, but waiting does not help.
-            return exc.code != "insufficient_quota"
-        return exc.status_code >= 500
-    return False
+        # OpenAI answers an exhausted quota with 429 too, but waiting does not help.
+        if exc.status_code == 429 and exc.code == "insufficient_quota":
+            return None
+        if exc.status_code == 429 or exc.status_code >= 500:
+            return Transient(_describe(exc), retry_after_seconds(exc.response.headers))
+    return None
 
 
 def _strip_wrapping(text: str) -> str:
@@ -321,17 +305,16 @@ def _quirk_in(error: LLMError, known: EndpointQuirks) -> str | None:
 class OpenAIChat:
     """`ChatLLM` over any OpenAI-compatible `/chat/completions` endpoint.
 
-    `backoff_base` and `backoff_max` (seconds) shape the exponential backoff between retries;
-    `sleep` is how the wait happens (tests pass a recorder). Thread-safe.
+    `retry` is the shared retry policy's settings (or a policy); `sleep` is how its waits
+    happen (tests pass a recorder). Thread-safe.
     """
 
     def __init__(
         self,
         settings: LLMSettings,
         *,
+        retry: RetrySettings | RetryPolicy | None = None,
         cache_dir: Path | None = None,
-        backoff_base: float = 1.0,
-        backoff_max: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not settings.model:
@@ -344,9 +327,7 @@ class OpenAIChat:
         self.settings = settings
         self.model: str = settings.model
         self.base_url: str = (settings.base_url or OPENAI_BASE_URL).rstrip("/")
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self._sleep = sleep
+        self._retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy(retry, sleep=sleep)
         api_key = settings.api_key.get_secret_value() if settings.api_key else None
         # Local servers need no key, but the client insists on one.
         self._client = openai.OpenAI(
@@ -359,8 +340,16 @@ class OpenAIChat:
         self._slots = threading.BoundedSemaphore(settings.concurrency)
 
     @classmethod
-    def from_settings(cls, settings: LLMSettings, cache_dir: Path | None = None) -> OpenAIChat:
-        return cls(settings, cache_dir=cache_dir)
+    def from_settings(
+        cls,
+        settings: LLMSettings,
+        cache_dir: Path | None = None,
+        retry: RetrySettings | None = None,
+    ) -> OpenAIChat:
+        return cls(settings, retry=retry, cache_dir=cache_dir)
+
+    def _call(self) -> _Call:
+        return _Call(usage=Usage(), budget=self._retry.budget())
 
     def close(self) -> None:
         self._client.close()
@@ -409,13 +398,13 @@ class OpenAIChat:
             if on_token is not None and text:
                 on_token(text)
             return ChatResult(text=text, usage=Usage(cached_calls=1), cached=True)
-        usage = Usage()
+        call = self._call()
         if on_token is None:
-            text = self._complete(messages, usage).text
+            text = self._complete(messages, call).text
         else:
-            text = self._stream(messages, on_token, usage)
+            text = self._stream(messages, on_token, call)
         self._cache_put(key, {"text": text})
-        return ChatResult(text=text, usage=usage, cached=False)
+        return ChatResult(text=text, usage=call.usage, cached=False)
 
     def structured(self, messages: list[dict[str, str]], schema: type[T]) -> StructuredResult[T]:
         json_schema = schema.model_json_schema()
@@ -428,8 +417,8 @@ class OpenAIChat:
                 value = None  # written by an older version of the model: call again
             if value is not None:
                 return StructuredResult(value=value, usage=Usage(cached_calls=1), cached=True)
-        usage = Usage()
-        reply = self._structured_request(messages, schema, json_schema, usage)
+        call = self._call()
+        reply = self._structured_request(messages, schema, json_schema, call)
         try:
             value = self._parse(reply.text, schema)
         except ValidationError as first:
@@ -442,7 +431,8 @@ class OpenAIChat:
                 schema=json.dumps(json_schema, indent=2),
             )
             repair_messages = [*messages, {"role": "user", "content": repair}]
-            reply = self._structured_request(repair_messages, schema, json_schema, usage)
+            call.usage.repairs += 1
+            reply = self._structured_request(repair_messages, schema, json_schema, call)
             try:
                 value = self._parse(reply.text, schema)
             except ValidationError as second:
@@ -460,7 +450,7 @@ class OpenAIChat:
                     model=self.model,
                 ) from second
         self._cache_put(key, {"text": value.model_dump_json()})
-        return StructuredResult(value=value, usage=usage, cached=False)
+        return StructuredResult(value=value, usage=call.usage, cached=False)
 
     def list_models(self) -> list[str] | None:
         """Model ids the server lists, or None when it has no `/models` route. One attempt."""
@@ -485,13 +475,13 @@ class OpenAIChat:
             params["max_tokens"] = self.settings.max_tokens
         return params
 
-    def _adapting(self, call: Callable[[EndpointQuirks], R], usage: Usage) -> R:
+    def _adapting(self, request: Callable[[EndpointQuirks], R], call: _Call) -> R:
         """`call` with retries; when a 400 names a parameter the endpoint does not accept,
         learn the quirk and call again (each quirk once)."""
         while True:
             quirks = self.quirks
             try:
-                return self._with_retries(functools.partial(call, quirks), usage)
+                return self._with_retries(functools.partial(request, quirks), call)
             except LLMError as error:
                 learnt = _quirk_in(error, quirks)
                 if learnt is None:
@@ -508,7 +498,7 @@ class OpenAIChat:
     def _complete(
         self,
         messages: list[dict[str, str]],
-        usage: Usage,
+        call: _Call,
         response_format: dict[str, Any] | None = None,
     ) -> _Reply:
         def request(quirks: EndpointQuirks) -> _Reply:
@@ -526,10 +516,10 @@ class OpenAIChat:
                 reply = _Reply(choice.message.content or "", choice.finish_reason == "length")
             if completion.usage is not None:
                 self._count(
-                    usage, completion.usage.prompt_tokens, completion.usage.completion_tokens
+                    call.usage, completion.usage.prompt_tokens, completion.usage.completion_tokens
                 )
             else:
-                self._estimate(usage, messages, reply.text)
+                self._estimate(call.usage, messages, reply.text)
             if reply.truncated:
                 log.warning(
                     "LLM %r stopped at max_tokens=%d; the reply is cut short",
@@ -538,10 +528,10 @@ class OpenAIChat:
                 )
             return reply
 
-        return self._adapting(request, usage)
+        return self._adapting(request, call)
 
     def _stream(
-        self, messages: list[dict[str, str]], on_token: Callable[[str], None], usage: Usage
+        self, messages: list[dict[str, str]], on_token: Callable[[str], None], call: _Call
     ) -> str:
         def request(quirks: EndpointQuirks) -> str:
             parts: list[str] = []
@@ -571,19 +561,19 @@ class OpenAIChat:
                     raise
             text = "".join(parts)
             if reported is not None:
-                self._count(usage, *reported)
+                self._count(call.usage, *reported)
             else:
-                self._estimate(usage, messages, text)
+                self._estimate(call.usage, messages, text)
             return text
 
-        return self._adapting(request, usage)
+        return self._adapting(request, call)
 
     def _structured_request(
         self,
         messages: list[dict[str, str]],
         schema: type[BaseModel],
         json_schema: dict[str, Any],
-        usage: Usage,
+        call: _Call,
     ) -> _Reply:
         forced = self.settings.structured_output != "auto"
         mode = self.structured_mode
@@ -599,7 +589,7 @@ class OpenAIChat:
                 },
             }
             try:
-                return self._complete(messages, usage, response_format)
+                return self._complete(messages, call, response_format)
             except LLMError as error:
                 if forced or not _format_rejected(error):
                     raise
@@ -618,7 +608,7 @@ class OpenAIChat:
         noted = _with_system_note(messages, instruction)
         if mode == "json_object":
             try:
-                return self._complete(noted, usage, {"type": "json_object"})
+                return self._complete(noted, call, {"type": "json_object"})
             except LLMError as error:
                 if forced or not _format_rejected(error):
                     raise
@@ -629,7 +619,7 @@ class OpenAIChat:
                     self.base_url,
                     _excerpt(error.body or "", 120),
                 )
-        return self._complete(noted, usage)
+        return self._complete(noted, call)
 
     @staticmethod
     def _parse(text: str, schema: type[T]) -> T:
@@ -637,13 +627,11 @@ class OpenAIChat:
 
     # retries
 
-    def _with_retries(self, request: Callable[[], R], usage: Usage) -> R:
-        attempts = 0
-        start = time.monotonic()
+    def _with_retries(self, request: Callable[[], R], call: _Call) -> R:
+        """`request()` under the retry policy, on the logical call's budget."""
+        usage = call.usage
 
         def attempt() -> R:
-            nonlocal attempts
-            attempts += 1
             try:
                 with self._slots:
                     result = request()
@@ -658,55 +646,40 @@ class OpenAIChat:
             usage.llm_calls += 1
             return result
 
-        retrying = Retrying(
-            retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(self.settings.max_attempts)
-            | stop_before_delay(self.settings.max_retry_seconds),
-            wait=self._wait,
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+        def on_retry(event: RetryEvent) -> None:
+            usage.retries += 1
+            log.warning(
+                "LLM %r at %s: %s; retry %d/%d in %.2f s",
+                self.model,
+                self.base_url,
+                event.reason,
+                event.retry,
+                event.max_retries,
+                event.pause,
+            )
+
+        budget = call.budget
         try:
-            return retrying(attempt)
+            return self._retry.call(attempt, _transient, budget=budget, on_retry=on_retry)
+        except RetryExhausted as exhausted:
+            raise self._error(
+                exhausted.last, exhausted.attempts, exhausted.seconds, gave_up=exhausted.why
+            ) from exhausted.last
         except _StreamBroken as broken:
             raise LLMError(
                 f"the stream broke after {broken.delivered} tokens were delivered "
                 f"(not retried, so no token is repeated): {broken.cause}",
                 base_url=self.base_url,
                 model=self.model,
-                attempts=attempts,
-                seconds=time.monotonic() - start,
+                attempts=budget.attempts,
+                seconds=budget.seconds,
             ) from broken
         except (openai.APIConnectionError, openai.APIStatusError, openai.APIError) as exc:
-            raise self._error(exc, attempts, time.monotonic() - start) from exc
+            raise self._error(exc, budget.attempts, budget.seconds) from exc
 
-    def _wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        # 429s carry Retry-After, and so may a 503 (a server loading its model, or draining).
-        if isinstance(exc, openai.APIStatusError):
-            asked = retry_after_seconds(exc.response.headers)
-            if asked is not None:
-                return min(asked, RETRY_AFTER_CAP)
-        backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
-        # Jitter spreads the retries of parallel calls that failed together.
-        return backoff * random.uniform(0.5, 1.0)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        outcome = state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        log.warning(
-            "LLM %r at %s: %s; retry %d/%d in %.2f s",
-            self.model,
-            self.base_url,
-            _describe(exc),
-            state.attempt_number,
-            self.settings.max_attempts - 1,
-            state.upcoming_sleep,
-        )
-
-    def _error(self, exc: BaseException, attempts: int, seconds: float) -> LLMError:
+    def _error(
+        self, exc: BaseException, attempts: int, seconds: float, gave_up: str | None = None
+    ) -> LLMError:
         status: int | None = None
         body: str | None = None
         param: str | None = None
@@ -718,13 +691,7 @@ class OpenAIChat:
             hint = _status_hint(status, self.model, exc)
             if hint:
                 reason += f" ({hint})"
-            if status == 429:
-                asked = retry_after_seconds(exc.response.headers)
-                if asked is not None and attempts < self.settings.max_attempts:
-                    reason += (
-                        f"; the server asked to wait {asked:.0f} s, beyond the retry budget "
-                        f"(max_retry_seconds={self.settings.max_retry_seconds:g})"
-                    )
+
         elif isinstance(exc, openai.APITimeoutError):
             reason = (
                 f"no reply within {self.settings.timeout:g} s (raise PAPERBRIEF_LLM__TIMEOUT "
@@ -745,6 +712,8 @@ class OpenAIChat:
                 reason = f"connection failed: {detail or 'the server closed the connection'}"
         else:
             reason = str(exc)
+        if gave_up is not None:
+            reason += f"; gave up: {gave_up}"
         return LLMError(
             reason,
             base_url=self.base_url,

@@ -20,6 +20,10 @@ Mode = Literal["llm", "offline"]
 class Usage(BaseModel):
     llm_calls: int = Field(default=0, description="Requests that reached the LLM server")
     cached_calls: int = Field(default=0, description="Calls answered from the on-disk cache")
+    retries: int = Field(default=0, description="Requests re-sent after a transient failure")
+    repairs: int = Field(
+        default=0, description="Requests asking the model to fix a reply that failed validation"
+    )
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = Field(default=None, description="Estimate, when prices are configured")
@@ -27,6 +31,8 @@ class Usage(BaseModel):
     def add(self, other: Usage) -> None:
         self.llm_calls += other.llm_calls
         self.cached_calls += other.cached_calls
+        self.retries += other.retries
+        self.repairs += other.repairs
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         if other.cost_usd is not None:

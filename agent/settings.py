@@ -9,6 +9,7 @@ otherwise. The README's settings table is checked against these fields by a test
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from store.config import EmbeddingSettings, SearchSettings, SourceSettings, StoreSettings
+from store.config import (
+    EmbeddingSettings,
+    RetrySettings,
+    SearchSettings,
+    SourceSettings,
+    StoreSettings,
+)
+
+log = logging.getLogger(__name__)
 
 
 def default_data_dir() -> Path:
@@ -51,12 +60,6 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature")
     max_tokens: int = Field(default=1200, ge=1, description="Max tokens per completion")
     timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request")
-    max_attempts: int = Field(
-        default=5, ge=1, description="Attempts per LLM call (429, 5xx, timeouts, connection errors)"
-    )
-    max_retry_seconds: float = Field(
-        default=120.0, gt=0, description="Total seconds one LLM call may spend retrying"
-    )
     structured_output: Literal["auto", "json_schema", "json_object"] = Field(
         default="auto",
         description="How structured replies are requested; auto tries json_schema and falls "
@@ -158,6 +161,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
     recommend: RecommendSettings = Field(default_factory=RecommendSettings)
     briefing: BriefingSettings = Field(default_factory=BriefingSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
@@ -177,6 +181,31 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_retry_settings(cls, data: Any) -> Any:
+        """Retry settings of earlier versions, read into the one `retry` section."""
+        if not isinstance(data, dict):
+            return data
+        for section, old, new, convert in _RENAMED_RETRY:
+            values = data.get(section)
+            if not isinstance(values, dict) or old not in values:
+                continue
+            values = dict(values)
+            value = values.pop(old)
+            data = {**data, section: values}
+            retry = dict(data.get("retry") or {})
+            retry.setdefault(new, convert(value))
+            data["retry"] = retry
+            log.warning(
+                "setting %s.%s is now retry.%s (PAPERBRIEF_RETRY__%s); read as such",
+                section,
+                old,
+                new,
+                new.upper(),
+            )
+        return data
+
     @model_validator(mode="after")
     def _openai_env_fallbacks(self) -> Settings:
         if self.llm.base_url is None and os.environ.get("OPENAI_BASE_URL"):
@@ -192,6 +221,14 @@ class Settings(BaseSettings):
                 self.embedding.api_key = self.llm.api_key
         self.data_dir = Path(self.data_dir).expanduser()
         return self
+
+
+_RENAMED_RETRY: list[tuple[str, str, str, Any]] = [
+    ("llm", "max_attempts", "max_retries", lambda v: max(0, int(v) - 1)),
+    ("llm", "max_retry_seconds", "max_seconds", float),
+    ("sources", "http_retries", "max_retries", int),
+    ("sources", "http_backoff", "backoff", float),
+]
 
 
 def config_file_path() -> Path | None:

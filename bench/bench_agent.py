@@ -72,7 +72,7 @@ def llm_brief(pb: PaperBrief, server: OpenAIServer, data_dir: Path, concurrency:
         settings=settings,
         embedder=pb.embedder,
         store=pb.store,
-        llm=OpenAIChat(settings.llm),
+        llm=OpenAIChat(settings.llm, retry=settings.retry),
     )
 
 

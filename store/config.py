@@ -49,6 +49,9 @@ class EmbeddingSettings(BaseModel):
         "bundled model, see bench/bench_embed.py)",
     )
     max_tokens: int = Field(default=256, ge=16, le=512, description="Tokens kept per text")
+    timeout: float = Field(
+        default=60.0, gt=0, description="Seconds per request to the embeddings endpoint"
+    )
     threads: int = Field(
         default=0, ge=0, description="Threads for the ONNX runtime (0: one per core)"
     )
@@ -87,10 +90,53 @@ class SourceSettings(BaseModel):
         description="Base URL of the Hugging Face Daily Papers API",
     )
     http_timeout: float = Field(default=30.0, gt=0, description="Seconds per HTTP request")
-    http_retries: int = Field(default=3, ge=0, description="Retries of a failed HTTP request")
-    http_backoff: float = Field(
+    arxiv_base_url: str = Field(
+        default="https://export.arxiv.org",
+        description="Base URL of the arXiv API (`--fetch arxiv:CATEGORY`)",
+    )
+    arxiv_page_size: int = Field(
+        default=100,
+        ge=1,
+        le=2000,
+        description="Entries per arXiv API page when listing a category over a period",
+    )
+    arxiv_page_delay: float = Field(
+        default=3.0,
+        ge=0,
+        description="Seconds between arXiv API pages (arXiv asks for 3)",
+    )
+    arxiv_max_pages: int = Field(
+        default=20, ge=1, description="Most arXiv API pages read for one period"
+    )
+
+
+class RetrySettings(BaseModel):
+    """One meaning for every network client (LLM, URL sources, remote embeddings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        description="Retries of a failed request (429, 5xx, timeout, connection error) per "
+        "logical call; an attempt is one request sent, a retry one re-sent, and every request "
+        "of a call (an LLM repair, a re-send after an endpoint quirk) draws on the same count",
+    )
+    max_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one logical call may take before no further retry is started",
+    )
+    backoff: float = Field(
         default=1.0,
         ge=0,
-        description="Seconds before the first HTTP retry, doubling per retry (a server's "
-        "Retry-After wins)",
+        description="Seconds before the first retry, doubling per retry (with jitter; a "
+        "server's Retry-After wins)",
+    )
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest backoff pause")
+    retry_after_max: float = Field(
+        default=120.0,
+        ge=0,
+        description="Longest Retry-After honoured; a server asking for more fails the call at "
+        "once, naming the pause it asked for",
     )

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from store.config import EmbeddingSettings
+from store.config import EmbeddingSettings, RetrySettings
 
 
 class EmbeddingError(RuntimeError):
@@ -33,8 +33,8 @@ class Embedder(Protocol):
         ...
 
 
-def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The embedder the settings name."""
+def make_embedder(settings: EmbeddingSettings, retry: RetrySettings | None = None) -> Embedder:
+    """The embedder the settings name; `retry` governs a remote endpoint's retries."""
     if settings.provider == "hash":
         from store.embeddings.hashing import HashEmbedder
 
@@ -42,7 +42,7 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "openai":
         from store.embeddings.remote import RemoteEmbedder
 
-        return RemoteEmbedder(settings)
+        return RemoteEmbedder(settings, retry=retry)
     from store.embeddings.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(

@@ -2,8 +2,9 @@
 LM Studio, TEI), spoken directly over httpx.
 
 The openai package stays the agent's vendor module (agent/llm.py); the store needs one POST.
-Retries are owned here, by one tenacity policy: 429 (honouring Retry-After), 5xx, timeouts and
-connection errors. Other HTTP errors (a wrong key, an unknown model) fail at once.
+Retries follow the shared policy (`store/retry.py`, the `retry` settings): 429 (honouring
+Retry-After), 5xx, timeouts and connection errors; one budget per batch. Other HTTP errors (a
+wrong key, an unknown model) fail at once.
 """
 
 from __future__ import annotations
@@ -16,19 +17,12 @@ from types import TracebackType
 import httpx
 import numpy as np
 from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    retry,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
-from store.config import EmbeddingSettings
+from store.config import EmbeddingSettings, RetrySettings
 from store.embeddings import EmbeddingError
+from store.retry import RetryExhausted, RetryPolicy, Transient, transient_status
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_MAX_RETRY_AFTER = 60.0
 
 
 class _Row(BaseModel):
@@ -41,21 +35,13 @@ class _Response(BaseModel):
 
 
 class _Retryable(Exception):
-    """A failure worth another attempt; `retry_after` is the server's requested pause."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+    def __init__(self, transient: Transient) -> None:
+        super().__init__(transient.reason)
+        self.transient = transient
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER)
-    except ValueError:
-        return None  # an HTTP date: fall back to exponential backoff
+def _classify(exc: BaseException) -> Transient | None:
+    return exc.transient if isinstance(exc, _Retryable) else None
 
 
 class RemoteEmbedder:
@@ -65,9 +51,7 @@ class RemoteEmbedder:
         self,
         settings: EmbeddingSettings,
         *,
-        timeout: float = 60.0,
-        max_attempts: int = 5,
-        backoff: float = 0.5,
+        retry: RetrySettings | RetryPolicy | None = None,
     ) -> None:
         model = settings.model
         if not model:
@@ -81,10 +65,9 @@ class RemoteEmbedder:
         key = settings.api_key.get_secret_value() if settings.api_key else None
         key = key or os.environ.get("OPENAI_API_KEY")
         self.batch_size = settings.batch_size
-        self.max_attempts = max_attempts
-        self._backoff_wait = wait_exponential_jitter(multiplier=backoff, max=30.0, jitter=backoff)
+        self._retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy(retry)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout))
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(settings.timeout))
         self._dim: int | None = None
         self._lock = threading.Lock()
 
@@ -133,24 +116,10 @@ class RemoteEmbedder:
         # Most servers reject an empty input string; a space embeds as "no content".
         inputs = [text if text.strip() else " " for text in batch]
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _Retryable) and exc.retry_after is not None:
-                return exc.retry_after
-            return float(self._backoff_wait(state))
-
-        attempt = retry(
-            retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait,
-            reraise=True,
-        )(self._post_once)
         try:
-            payload = attempt(inputs)
-        except _Retryable as exc:
-            raise EmbeddingError(
-                f"{self.url} failed after {self.max_attempts} attempts: {exc}"
-            ) from exc
+            payload = self._retry.call(lambda: self._post_once(inputs), _classify)
+        except RetryExhausted as exc:
+            raise EmbeddingError(f"{self.url} failed after {exc.attempts} attempts: {exc}") from exc
         try:
             response = _Response.model_validate(payload)
         except ValidationError as exc:
@@ -179,11 +148,11 @@ class RemoteEmbedder:
         try:
             response = self._client.post(self.url, json={"model": self.model, "input": inputs})
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _Retryable(
-                f"HTTP {response.status_code}: {response.text[:200]}", _retry_after(response)
-            )
+            raise _Retryable(Transient(f"{type(exc).__name__}: {exc}")) from exc
+        transient = transient_status(response.status_code, response.headers)
+        if transient is not None:
+            reason = f"HTTP {response.status_code}: {response.text[:200]}"
+            raise _Retryable(Transient(reason, transient.retry_after))
         if response.status_code >= 400:
             raise EmbeddingError(
                 f"{self.url} answered HTTP {response.status_code} for model {self.model!r}: "

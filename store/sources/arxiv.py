@@ -11,6 +11,7 @@ A bad entry becomes a `Rejection` at `entry N` (1-based, in feed order).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -18,6 +19,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
+from store.sources.base import PaperSource
 from store.sources.common import (
     RecordError,
     SourceError,
@@ -28,6 +30,36 @@ from store.sources.common import (
 )
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+
+
+class ArxivSource(PaperSource):
+    name = "arxiv"
+    extensions = (".atom", ".xml")
+
+    def matches_url(self, url: str) -> bool:
+        return "arxiv.org/api/query" in url or "/api/query?" in url
+
+    def sniff(self, head: str) -> bool:
+        return head.startswith("<") and ("http://www.w3.org/2005/Atom" in head or "<feed" in head)
+
+    def parse(
+        self, text: str, source: str, page_date: date | None = None
+    ) -> Iterator[Paper | Rejection]:
+        return parse_arxiv(text, source)
+
+
+def feed_total(text: str) -> int | None:
+    """`opensearch:totalResults` of an arXiv API feed: how many entries the query matches."""
+    try:
+        root = fromstring(text.encode("utf-8"))
+    except (ParseError, DefusedXmlException):
+        return None
+    total = root.find(f"{OPENSEARCH}totalResults")
+    try:
+        return int((total.text or "").strip()) if total is not None else None
+    except ValueError:
+        return None
 
 
 def parse_arxiv(text: str, source: str) -> Iterator[Paper | Rejection]:

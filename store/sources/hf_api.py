@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
+from store.sources.base import PaperSource
 from store.sources.common import (
     RecordError,
     SourceError,
@@ -30,6 +31,24 @@ from store.sources.common import (
     parse_count,
     parse_date,
 )
+
+
+class HFApiSource(PaperSource):
+    name = "hf-api"
+
+    def matches_url(self, url: str) -> bool:
+        return "/api/daily_papers" in url
+
+    def sniff(self, head: str) -> bool:
+        if head.startswith("["):
+            return True
+        # One object per line is JSON Lines; a single (multi-line) object is an API paper.
+        return head.startswith("{") and not head.split("\n", 1)[0].strip().endswith("}")
+
+    def parse(
+        self, text: str, source: str, page_date: date | None = None
+    ) -> Iterator[Paper | Rejection]:
+        return parse_hf_api(text, source)
 
 
 def hf_daily_url(base_url: str, day: date) -> str:

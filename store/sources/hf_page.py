@@ -33,6 +33,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from store.models import Link, Paper, Rejection, paper_id_for
+from store.sources.base import PaperSource
 from store.sources.common import build_paper, links_in_text
 
 MONTHS = {
@@ -75,6 +76,22 @@ class Footer:
     upvotes: int | None = None
     error: str | None = None
     error_line: int | None = None
+
+
+_PAGE_AUTHORS_LINE = re.compile(r"^\s*•\s*\d+\s+authors?\s*$", re.MULTILINE)
+
+
+class HFPageSource(PaperSource):
+    name = "hf-page"
+    eager = False  # the page parser reads the whole text up front anyway
+
+    def sniff(self, head: str) -> bool:
+        return bool(_PAGE_AUTHORS_LINE.search(head)) or "daily papers" in head[:500].casefold()
+
+    def parse(
+        self, text: str, source: str, page_date: date | None = None
+    ) -> Iterator[Paper | Rejection]:
+        return parse_hf_page(text, source, page_date)
 
 
 def classify(number: int, text: str) -> Line:

@@ -1,4 +1,5 @@
-"""Papers from JSON Lines and CSV files that people assemble themselves.
+"""The record fields of the files people assemble themselves: JSON Lines (`jsonl.py`) and CSV
+(`csv.py`) records map to `Paper` fields by the same rules.
 
 Columns (names are case-insensitive):
 - `title` and `abstract` are required (`summary` is accepted for `abstract`);
@@ -14,17 +15,12 @@ Other columns are ignored. A bad record becomes a `Rejection` naming its line an
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
 from store.sources.common import (
     RecordError,
-    SourceError,
     build_paper,
     link_for_url,
     links_in_text,
@@ -39,57 +35,7 @@ DATE_FIELDS = ("published", "date")
 _URL_SEPARATORS = re.compile(r"[\s;,]+")
 
 
-def parse_jsonl(text: str, source: str) -> Iterator[Paper | Rejection]:
-    """Papers (and rejections) from JSON Lines: one object per line, blank lines skipped."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        location = f"line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
-            yield Rejection(source=source, location=location, reason=reason)
-            continue
-        if not isinstance(record, dict):
-            reason = f"expected a JSON object, found {type(record).__name__}"
-            yield Rejection(source=source, location=location, reason=reason)
-            continue
-        yield _paper_or_rejection(record, source, location)
-
-
-def parse_csv(text: str, source: str) -> Iterator[Paper | Rejection]:
-    """Papers (and rejections) from CSV with a header row (comma- or tab-separated)."""
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [name.strip().casefold() for name in (reader.fieldnames or [])]
-    if not header:
-        raise SourceError(f"{source}: empty CSV, no header row")
-    missing = []
-    if "title" not in header:
-        missing.append("'title'")
-    if not any(name in header for name in ABSTRACT_FIELDS):
-        missing.append("'abstract' (or 'summary')")
-    if missing:
-        raise SourceError(
-            f"{source}: line 1: the CSV header has no {' or '.join(missing)} column "
-            f"(found: {', '.join(header)})"
-        )
-    next_start = reader.line_num + 1
-    for row in reader:
-        start, next_start = next_start, reader.line_num + 1
-        if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
-            continue
-        location = f"line {start}"
-        if None in row:
-            reason = f"{len(header) + len(row[None])} cells for {len(header)} columns"
-            yield Rejection(source=source, location=location, reason=reason)
-            continue
-        yield _paper_or_rejection(row, source, location)
-
-
-def _paper_or_rejection(record: dict[str, Any], source: str, location: str) -> Paper | Rejection:
+def paper_or_rejection(record: dict[str, Any], source: str, location: str) -> Paper | Rejection:
     try:
         fields = record_fields(record)
     except RecordError as exc:

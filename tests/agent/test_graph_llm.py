@@ -44,11 +44,14 @@ def llm_pb(
             "base_url": openai_server.base_url,
             "model": "test-model",
             "timeout": 1.0,
-            "max_attempts": MAX_ATTEMPTS,
         },
+        retry={"max_retries": MAX_ATTEMPTS - 1, "backoff": 0.01},
     )
     llm = OpenAIChat(
-        settings.llm, cache_dir=tmp_path / "llm-cache", backoff_base=0.01, sleep=sleeps.append
+        settings.llm,
+        retry=settings.retry,
+        cache_dir=tmp_path / "llm-cache",
+        sleep=sleeps.append,
     )
     return PaperBrief(
         data_dir=tmp_path,

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.llm import RETRY_AFTER_CAP, LLMError, OpenAIChat, retry_after_seconds
+from agent.llm import LLMError, OpenAIChat
 from agent.settings import LLMSettings
+from store.config import RetrySettings
+from store.retry import retry_after_seconds
 from tests.support.openai_server import (
     Delay,
     Drop,
@@ -49,17 +51,19 @@ def make_llm(openai_server: OpenAIServer, sleeps: list[float]) -> Iterator[MakeL
     """Builds `OpenAIChat` clients for the test server; closes them after the test."""
     made: list[OpenAIChat] = []
 
-    def make(cache_dir: Path | None = None, **overrides: Any) -> OpenAIChat:
+    def make(
+        cache_dir: Path | None = None, retry: dict[str, Any] | None = None, **overrides: Any
+    ) -> OpenAIChat:
         fields: dict[str, Any] = {
             "base_url": openai_server.base_url,
             "model": "test-model",
             "timeout": 5.0,
-            "max_attempts": 3,
             "cache": cache_dir is not None,
         }
         fields.update(overrides)
+        retry_settings = RetrySettings(**{"max_retries": 2, "backoff": 0.01, **(retry or {})})
         llm = OpenAIChat(
-            LLMSettings(**fields), cache_dir=cache_dir, backoff_base=0.01, sleep=sleeps.append
+            LLMSettings(**fields), retry=retry_settings, cache_dir=cache_dir, sleep=sleeps.append
         )
         made.append(llm)
         return llm
@@ -220,12 +224,14 @@ def test_429_waits_as_retry_after_asks_then_succeeds(
     assert result.usage.llm_calls == 2
 
 
-def test_retry_after_is_capped(
+def test_retry_after_beyond_the_cap_fails_at_once_naming_the_pause(
     openai_server: OpenAIServer, make_llm: MakeLLM, sleeps: list[float]
 ) -> None:
-    openai_server.enqueue(Status(429, headers={"Retry-After": "100"}), "ok")
-    assert make_llm(max_retry_seconds=500).chat(USER).text == "ok"
-    assert sleeps == [RETRY_AFTER_CAP]
+    openai_server.enqueue(Status(429, headers={"Retry-After": "100"}), "never sent")
+    with pytest.raises(LLMError, match=r"retry after 100 s, longer than retry.retry_after_max=60"):
+        make_llm(retry={"max_seconds": 500, "retry_after_max": 60}).chat(USER)
+    assert sleeps == []
+    assert len(openai_server.chat_requests) == 1
 
 
 def test_retry_after_beyond_the_budget_fails_without_waiting(
@@ -233,15 +239,15 @@ def test_retry_after_beyond_the_budget_fails_without_waiting(
 ) -> None:
     openai_server.enqueue(Status(429, headers={"Retry-After": "30"}), "never sent")
 
-    with pytest.raises(LLMError, match=r"HTTP 429.*asked to wait 30 s"):
-        make_llm(max_retry_seconds=5).chat(USER)
+    with pytest.raises(LLMError, match=r"HTTP 429.*retry in 30.0 s would pass the call's time"):
+        make_llm(retry={"max_seconds": 5}).chat(USER)
     assert sleeps == []
     assert len(openai_server.chat_requests) == 1
 
 
 def test_retry_after_parses_seconds_milliseconds_and_dates() -> None:
     now = 1_700_000_000.0
-    assert retry_after_seconds({"retry-after": "2.5"}) == 2.5
+    assert retry_after_seconds({"Retry-After": "2.5"}) == 2.5
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
     date = email.utils.formatdate(now + 30, usegmt=True)
     assert retry_after_seconds({"retry-after": date}, now=now) == pytest.approx(30, abs=1)
@@ -255,7 +261,7 @@ def test_persistent_500_fails_after_max_attempts(
     openai_server.set_responder(lambda body: Status(500, "upstream overloaded"))
 
     with pytest.raises(LLMError) as caught:
-        make_llm(max_attempts=4).chat(USER)
+        make_llm(retry={"max_retries": 3}).chat(USER)
 
     assert len(openai_server.chat_requests) == 4
     assert len(sleeps) == 3
@@ -271,7 +277,7 @@ def test_a_timeout_is_retried_then_reported(openai_server: OpenAIServer, make_ll
     openai_server.set_responder(lambda body: Delay(30, "too late"))
 
     with pytest.raises(LLMError, match=r"2 attempts.*no reply within 0.3 s"):
-        make_llm(timeout=0.3, max_attempts=2).chat(USER)
+        make_llm(timeout=0.3, retry={"max_retries": 1}).chat(USER)
     assert len(openai_server.chat_requests) == 2
 
 
@@ -330,9 +336,10 @@ def test_client_errors_are_not_retried(
 def test_connection_refused_names_the_url(sleeps: list[float]) -> None:
     with OpenAIServer() as gone:
         url = gone.base_url  # a port that nothing listens on once the server stops
-    settings = LLMSettings(base_url=url, model="m", max_attempts=2, cache=False)
+    settings = LLMSettings(base_url=url, model="m", cache=False)
+    retry = RetrySettings(max_retries=1, backoff=0.01)
     with (
-        OpenAIChat(settings, backoff_base=0.01, sleep=sleeps.append) as llm,
+        OpenAIChat(settings, retry=retry, sleep=sleeps.append) as llm,
         pytest.raises(LLMError) as caught,
     ):
         llm.chat(USER)
@@ -495,3 +502,15 @@ def test_a_503_with_retry_after_is_waited_for_as_asked(
     openai_server.enqueue(Status(503, "loading model", headers={"Retry-After": "3"}), "loaded")
     assert make_llm().chat(USER).text == "loaded"
     assert sleeps == [3.0]
+
+
+def test_a_repair_draws_on_the_retry_budget_of_its_call(
+    openai_server: OpenAIServer, make_llm: MakeLLM, sleeps: list[float]
+) -> None:
+    openai_server.enqueue(Status(500), "not json at all", Status(500), Json({"claim": "x"}))
+
+    with pytest.raises(LLMError, match=r"3 attempts.*no retries left \(retry.max_retries=1\)"):
+        make_llm(retry={"max_retries": 1}).structured(USER, Finding)
+    # The first request's retry used the call's one retry; the repair got none of its own.
+    assert len(openai_server.chat_requests) == 3
+    assert len(sleeps) == 1

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from store.config import EmbeddingSettings
+from store.config import EmbeddingSettings, RetrySettings
 from store.embeddings import Embedder, EmbeddingError, make_embedder
 from store.embeddings.hashing import HashEmbedder
 from store.embeddings.minilm import MiniLMEmbedder
@@ -243,7 +243,7 @@ def embeddings_server() -> Iterator[EmbeddingsServer]:
     thread.join()
 
 
-def remote_for(server: EmbeddingsServer, max_attempts: int = 5) -> RemoteEmbedder:
+def remote_for(server: EmbeddingsServer, max_retries: int = 4) -> RemoteEmbedder:
     settings = EmbeddingSettings(
         provider="openai",
         model="tiny-embed",
@@ -251,7 +251,7 @@ def remote_for(server: EmbeddingsServer, max_attempts: int = 5) -> RemoteEmbedde
         api_key=SecretStr("sk-test"),
         batch_size=2,
     )
-    return RemoteEmbedder(settings, max_attempts=max_attempts, backoff=0.01)
+    return RemoteEmbedder(settings, retry=RetrySettings(max_retries=max_retries, backoff=0.01))
 
 
 def expected_rows(texts: list[str]) -> np.ndarray:
@@ -304,7 +304,7 @@ def test_remote_gives_up_after_max_attempts_naming_the_endpoint(
 ) -> None:
     embeddings_server.failures = [(502, {}, "bad gateway")] * 5
     with (
-        remote_for(embeddings_server, max_attempts=3) as embedder,
+        remote_for(embeddings_server, max_retries=2) as embedder,
         pytest.raises(EmbeddingError, match=r"/v1/embeddings failed after 3 attempts.*502"),
     ):
         embedder.embed(["diffusion"])
@@ -337,7 +337,7 @@ def test_remote_unreachable_endpoint_is_named() -> None:
         port = sock.getsockname()[1]
     settings = EmbeddingSettings(provider="openai", model="m", base_url=f"http://127.0.0.1:{port}")
     with (
-        RemoteEmbedder(settings, max_attempts=2, backoff=0.01) as embedder,
+        RemoteEmbedder(settings, retry=RetrySettings(max_retries=1, backoff=0.01)) as embedder,
         pytest.raises(EmbeddingError, match=rf"127\.0\.0\.1:{port}/embeddings failed after 2"),
     ):
         embedder.embed(["diffusion"])

@@ -9,24 +9,30 @@ from pathlib import Path
 
 import pytest
 
-from store.config import SourceSettings
+from store.config import RetrySettings, SourceSettings
 from store.models import Paper, Rejection, paper_id_for
+from store.retry import retry_after_seconds
 from store.sources import (
+    ALL_SOURCES,
+    FORMATS,
     SAMPLE_PAGE_DATE,
     SourceError,
     detect_format,
     fetch_hf_day,
+    fetch_period,
     hf_daily_url,
     load_source,
     sample_corpus_path,
 )
 from store.sources.common import links_in_text
 from store.sources.hf_page import parse_hf_page, resolve_date
-from store.sources.http import fetch_text, retry_after_seconds
+from store.sources.http import fetch_text
+from store.sources.listing import ArxivCategory
 from tests.support.static_http import Reply, StaticHTTPServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-QUICK = SourceSettings(http_retries=2, http_backoff=0.0, http_timeout=5.0)
+QUICK = SourceSettings(http_timeout=5.0)
+QUICK_RETRY = RetrySettings(max_retries=2, backoff=0.0)
 
 
 def split(records: Iterator[Paper | Rejection]) -> tuple[list[Paper], list[Rejection]]:
@@ -452,11 +458,11 @@ def test_url_sources_are_detected_by_shape_and_keep_the_url_as_source(
     arxiv_url = server.route_file(
         "/api/query?id_list=2508.19982", FIXTURES / "arxiv_query.atom", "application/atom+xml"
     )
-    papers, rejections = split(load_source(api_url, settings=QUICK))
+    papers, rejections = split(load_source(api_url, settings=QUICK, retry=QUICK_RETRY))
     assert [paper.id for paper in papers] == ["2508.19982", "2508.20072"]
     assert {paper.source for paper in papers} == {api_url}
     assert {rejection.source for rejection in rejections} == {api_url}
-    papers, _ = split(load_source(arxiv_url, settings=QUICK))
+    papers, _ = split(load_source(arxiv_url, settings=QUICK, retry=QUICK_RETRY))
     assert [paper.id for paper in papers] == ["2508.19982", "cs/0112017"]
     assert server.user_agents[0].startswith("paperbrief/")
 
@@ -468,7 +474,7 @@ def test_server_errors_are_retried_until_success(server: StaticHTTPServer) -> No
         Reply(status=503, body="busy"),
         Reply(body="title,abstract\nA Paper,An abstract.\n", content_type="text/csv"),
     )
-    papers, _ = split(load_source(url, settings=QUICK))
+    papers, _ = split(load_source(url, settings=QUICK, retry=QUICK_RETRY))
     assert [paper.title for paper in papers] == ["A Paper"]
     assert server.hits["/flaky.csv"] == 3
 
@@ -481,7 +487,7 @@ def test_rate_limit_is_retried_after_the_pause_the_server_asks_for(
         Reply(status=429, body="slow down", headers={"Retry-After": "1"}),
         Reply(body='{"title": "A Paper", "abstract": "An abstract."}\n'),
     )
-    papers, _ = split(load_source(url, settings=QUICK))
+    papers, _ = split(load_source(url, settings=QUICK, retry=QUICK_RETRY))
     assert [paper.title for paper in papers] == ["A Paper"]
     assert server.hits["/limited.jsonl"] == 2
 
@@ -489,7 +495,7 @@ def test_rate_limit_is_retried_after_the_pause_the_server_asks_for(
 def test_not_found_fails_at_once_naming_the_url(server: StaticHTTPServer) -> None:
     url = server.url("/missing.jsonl")
     with pytest.raises(SourceError) as raised:
-        load_source(url, settings=QUICK)
+        load_source(url, settings=QUICK, retry=QUICK_RETRY)
     assert str(raised.value) == f"{url}: HTTP 404 Not Found"
     assert server.hits["/missing.jsonl"] == 1
 
@@ -499,15 +505,22 @@ def test_persistent_server_error_gives_up_after_the_configured_retries(
 ) -> None:
     url = server.route("/down.jsonl", Reply(status=502, body="bad gateway"))
     with pytest.raises(SourceError) as raised:
-        fetch_text(url, QUICK)
-    assert str(raised.value) == f"{url}: gave up after 3 attempts: HTTP 502 Bad Gateway"
+        fetch_text(url, QUICK, QUICK_RETRY)
+    assert str(raised.value) == (
+        f"{url}: gave up after 3 attempts: HTTP 502 Bad Gateway; no retries left "
+        "(retry.max_retries=2)"
+    )
     assert server.hits["/down.jsonl"] == 3
 
 
 def test_retry_after_longer_than_we_wait_is_a_clear_error(server: StaticHTTPServer) -> None:
     url = server.route("/busy", Reply(status=429, headers={"Retry-After": "3600"}))
-    with pytest.raises(SourceError, match=r"/busy: HTTP 429 Too Many Requests; server asks"):
-        fetch_text(url, QUICK)
+    with pytest.raises(
+        SourceError,
+        match=r"/busy: gave up after 1 attempt: HTTP 429 Too Many Requests; the "
+        r"server asked to retry after 3600 s, longer than retry.retry_after_max=120 s",
+    ):
+        fetch_text(url, QUICK, QUICK_RETRY)
     assert server.hits["/busy"] == 1
 
 
@@ -515,14 +528,15 @@ def test_unreachable_server_names_the_url_and_the_connection_failure() -> None:
     with StaticHTTPServer() as closed:
         url = closed.url("/gone.jsonl")
     with pytest.raises(SourceError, match=r"gone\.jsonl: gave up after 3 attempts: connection"):
-        fetch_text(url, QUICK)
+        fetch_text(url, QUICK, QUICK_RETRY)
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
-    now = datetime(2025, 11, 6, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds("7", now) == 7.0
-    assert retry_after_seconds("Thu, 06 Nov 2025 12:00:30 GMT", now) == 30.0
-    assert retry_after_seconds("soon", now) is None
+    now = datetime(2025, 11, 6, 12, 0, 0, tzinfo=UTC).timestamp()
+    assert retry_after_seconds({"Retry-After": "7"}, now) == 7.0
+    assert retry_after_seconds({"Retry-After": "Thu, 06 Nov 2025 12:00:30 GMT"}, now) == 30.0
+    assert retry_after_seconds({"Retry-After": "soon"}, now) is None
+    assert retry_after_seconds({}, now) is None
     assert retry_after_seconds(None, now) is None
 
 
@@ -543,3 +557,104 @@ def test_fetch_hf_day_reads_one_day_and_an_empty_day_is_no_papers(
     assert hf_daily_url("https://huggingface.co/", date(2025, 11, 6)) == (
         "https://huggingface.co/api/daily_papers?date=2025-11-06"
     )
+
+
+def atom_feed(entries: list[tuple[str, str]], total: int) -> str:
+    """An arXiv API feed (as arXiv writes them) of (arXiv id, published date) entries."""
+    body = "".join(
+        f"""<entry><id>http://arxiv.org/abs/{arxiv_id}v1</id>
+        <published>{published}T10:00:00Z</published><title>Paper {arxiv_id}</title>
+        <summary>What paper {arxiv_id} found.</summary>
+        <author><name>A. Author</name></author></entry>"""
+        for arxiv_id, published in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        '<opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
+        f"{total}</opensearch:totalResults>{body}</feed>"
+    )
+
+
+def arxiv_path(category: str, start: date, end: date, offset: int, size: int) -> str:
+    url = ArxivCategory(category).url("http://x", start, end, offset, size)
+    return url.removeprefix("http://x")
+
+
+def test_arxiv_listing_pages_politely_until_the_period_is_read(server: StaticHTTPServer) -> None:
+    start, end = date(2025, 8, 25), date(2025, 8, 31)
+    settings = QUICK.model_copy(
+        update={"arxiv_base_url": server.url(""), "arxiv_page_size": 2, "arxiv_page_delay": 3.0}
+    )
+    pages = [
+        atom_feed([("2508.30001", "2025-08-30"), ("2508.30002", "2025-08-29")], total=5),
+        atom_feed([("2508.30003", "2025-08-28"), ("2508.30004", "2025-08-27")], total=5),
+        atom_feed([("2508.30005", "2025-08-26")], total=5),
+    ]
+    for number, feed in enumerate(pages):
+        server.route(arxiv_path("cs.CL", start, end, number * 2, 2), Reply(body=feed))
+    pauses: list[float] = []
+
+    fetched = list(
+        fetch_period("arxiv:cs.CL", start, end, settings, QUICK_RETRY, sleep=pauses.append)
+    )
+
+    ids = [r.id for page in fetched for r in page.records if isinstance(r, Paper)]
+    assert ids == ["2508.30001", "2508.30002", "2508.30003", "2508.30004", "2508.30005"]
+    assert pauses == [3.0, 3.0]  # between pages, not before the first
+    assert sum(server.hits.values()) == 3
+    query = fetched[0].source
+    assert "cat%3Acs.CL" in query and "submittedDate%3A%5B202508250000+TO+202508312359%5D" in query
+
+
+def test_arxiv_listing_stops_at_an_entry_older_than_the_period(server: StaticHTTPServer) -> None:
+    # The recorded feed holds a 2001 paper: a listing sorted newest first has passed the period.
+    start, end = date(2025, 8, 27), date(2025, 8, 28)
+    settings = QUICK.model_copy(
+        update={"arxiv_base_url": server.url(""), "arxiv_page_size": 4, "arxiv_page_delay": 0.0}
+    )
+    server.route_file(
+        arxiv_path("cs.LG", start, end, 0, 4),
+        FIXTURES / "arxiv_query.atom",
+        "application/atom+xml",
+    )
+    fetched = list(fetch_period("arxiv:cs.LG", start, end, settings, QUICK_RETRY))
+    assert len(fetched) == 1
+    papers, rejections = split(iter(fetched[0].records))
+    assert [p.id for p in papers] == ["2508.19982"]  # the 2001 paper is left out
+    assert len(rejections) == 2  # and the feed's bad entries are still reported
+
+
+def test_daily_papers_listing_is_one_request_a_day_up_to_today(server: StaticHTTPServer) -> None:
+    settings = QUICK.model_copy(update={"hf_base_url": server.url("/")})
+    server.route_file(
+        "/api/daily_papers?date=2025-08-28",
+        FIXTURES / "hf_daily_papers_2025-08-28.json",
+        "application/json",
+    )
+    server.route("/api/daily_papers?date=2025-08-27", Reply(body="[]"))
+    fetched = list(
+        fetch_period(None, date(2025, 8, 27), date(2025, 8, 31), settings, today=date(2025, 8, 28))
+    )
+    assert [page.label for page in fetched] == ["2025-08-27", "2025-08-28"]
+    assert [p.id for p in fetched[1].records if isinstance(p, Paper)] == [
+        "2508.19982",
+        "2508.20072",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("arxiv:", "not an arXiv category"),
+        ("arxiv:cs CL", "not an arXiv category"),
+        ("pubmed", "unknown listing 'pubmed'; use one of: daily-papers, arxiv:CATEGORY"),
+    ],
+)
+def test_a_bad_listing_spec_is_a_clear_error_before_any_request(spec: str, message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        fetch_period(spec, date(2025, 8, 27), date(2025, 8, 28))
+
+
+def test_every_format_is_one_registered_source() -> None:
+    assert tuple(source.name for source in ALL_SOURCES) == FORMATS
+    assert FORMATS == ("hf-page", "hf-api", "arxiv", "jsonl", "csv")
