@@ -60,6 +60,24 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature")
     max_tokens: int = Field(default=1200, ge=1, description="Max tokens per completion")
     timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request")
+    idle_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a streamed reply may stay silent before the server is taken to "
+        "have stopped (detected sooner than the whole timeout)",
+    )
+    stream: bool = Field(
+        default=True,
+        description="Stream every request: a server that goes silent is noticed within "
+        "idle_timeout and a reply that loops is stopped early; false for servers whose "
+        "streaming is broken",
+    )
+    fit_max_tokens: bool = Field(
+        default=True,
+        description="Size each structured call's max_tokens to its schema (tens of tokens for "
+        "a route, hundreds for an answer), max_tokens being the ceiling; false for reasoning "
+        "models that think before they answer",
+    )
     structured_output: Literal["auto", "json_schema", "json_object"] = Field(
         default="auto",
         description="How structured replies are requested; auto tries json_schema and falls "

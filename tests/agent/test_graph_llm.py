@@ -246,7 +246,10 @@ def test_chat_streams_llm_tokens_through_the_custom_stream(
 
     tokens = [e["text"] for e in events if e["event"] == "token"]
     assert len(tokens) > 5
-    [stream_request] = [r.body for r in openai_server.chat_requests if r.body.get("stream")]
+    # Every request streams; the answer's is the one without a response format.
+    [stream_request] = [
+        r.body for r in openai_server.chat_requests if "response_format" not in r.body
+    ]
     answer: Answer = events[-1]["answer"]
     assert "".join(tokens).endswith("[2].")
     assert len(answer.citations) == 2 and answer.mode == "llm"

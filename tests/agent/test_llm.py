@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.llm import LLMError, OpenAIChat
+from agent.llm import (
+    LLMError,
+    LLMRepetitionError,
+    LLMTruncatedError,
+    OpenAIChat,
+    bounded_schema,
+    repeated_tail,
+    reply_token_bound,
+)
 from agent.settings import LLMSettings
 from store.config import RetrySettings
 from store.retry import retry_after_seconds
@@ -23,6 +31,7 @@ from tests.support.openai_server import (
     Drop,
     Json,
     OpenAIServer,
+    Silence,
     Status,
     Stream,
     Text,
@@ -140,7 +149,7 @@ def test_structured_output_requests_json_schema_and_parses_the_model(
     response_format = openai_server.chat_requests[0].body["response_format"]
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["name"] == "Finding"
-    assert response_format["json_schema"]["schema"] == Finding.model_json_schema()
+    assert response_format["json_schema"]["schema"] == bounded_schema(Finding.model_json_schema())
 
 
 def test_reply_wrapped_in_a_code_fence_is_accepted(
@@ -492,7 +501,10 @@ def test_a_reply_cut_at_the_token_limit_says_so(
     cut = Text('{"claim": "a long claim that never', finish_reason="length")
     openai_server.enqueue(cut, cut)
 
-    with pytest.raises(LLMError, match=r"stopped at max_tokens=50: raise PAPERBRIEF_LLM__MAX"):
+    with pytest.raises(
+        LLMError,
+        match=r"stopped at max_tokens=50 \(finish_reason length\): raise PAPERBRIEF_LLM__MAX",
+    ):
         make_llm(max_tokens=50).structured(USER, Finding)
 
 
@@ -514,3 +526,122 @@ def test_a_repair_draws_on_the_retry_budget_of_its_call(
     # The first request's retry used the call's one retry; the repair got none of its own.
     assert len(openai_server.chat_requests) == 3
     assert len(sleeps) == 1
+
+
+class Decision(BaseModel):
+    route: str
+    reason: str = ""
+
+
+def test_every_text_field_and_list_is_bounded_and_max_tokens_fits_the_schema(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue(Json({"route": "answer", "reason": "asks about findings"}))
+
+    make_llm(max_tokens=1200).structured(USER, Decision)
+
+    body = openai_server.chat_requests[0].body
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["reason"]["maxLength"] > 0
+    assert bounded_schema(Finding.model_json_schema())["properties"]["paper_ids"]["maxItems"] > 0
+    # A route decision needs a few hundred tokens at most, not the 1200 ceiling.
+    assert body["max_tokens"] == reply_token_bound(schema) < 600
+    assert reply_token_bound(schema) < reply_token_bound(
+        bounded_schema(Finding.model_json_schema())
+    )
+
+
+def test_a_cut_off_reply_keeps_its_complete_required_fields_without_a_repair(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    runaway = '{"route": "answer", "reason": "' + "because it asks " * 300
+    openai_server.enqueue(Text(runaway, finish_reason="length"))
+
+    result = make_llm(stream=False).structured(USER, Decision)
+
+    assert result.value == Decision(route="answer")
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_a_junk_optional_field_does_not_cost_the_reply(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue('{"claim": "c", "paper_ids": ["a"], "confidence": "very"}')
+    result = make_llm().structured(USER, Finding)
+    assert result.value == Finding(claim="c", paper_ids=["a"], confidence=0.5)
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_a_repair_quotes_a_short_excerpt_and_the_problem_not_the_whole_reply(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue(
+        '{"claim": 7, "note": "' + "x" * 8000 + '"}', Json({"claim": "ok", "paper_ids": []})
+    )
+
+    result = make_llm().structured(USER, Finding)
+
+    assert result.value.claim == "ok" and result.usage.repairs == 1
+    repair = openai_server.chat_requests[1].body["messages"][-1]["content"]
+    assert len(repair) < 1500
+    assert "claim: Input should be a valid string" in repair
+
+
+def test_a_looping_stream_is_stopped_early_with_a_named_error(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue(Stream(["The answer is that"] + [" the model repeats"] * 2000))
+
+    with pytest.raises(LLMRepetitionError, match="repeated itself") as caught:
+        make_llm(max_tokens=5000).chat(USER)
+
+    spent = caught.value.usage
+    assert spent is not None and spent.llm_calls == 1
+    assert spent.completion_tokens < 400  # stopped long before the 2000 repeats
+
+
+def test_a_chat_reply_cut_at_max_tokens_is_a_named_error(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue("one two three four five six seven eight")
+    with pytest.raises(LLMTruncatedError, match="stopped at max_tokens=4"):
+        make_llm().chat(USER, max_tokens=4)
+    assert openai_server.chat_requests[0].body["max_tokens"] == 4
+
+
+def test_a_server_that_goes_silent_mid_reply_is_detected_before_the_timeout(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.set_responder(lambda body: Silence(['{"cl', 'aim"']))
+
+    with pytest.raises(LLMError, match=r"sent nothing for 0.3 s.*stopped or gone away"):
+        make_llm(timeout=60, idle_timeout=0.3, retry={"max_retries": 1}).structured(USER, Finding)
+    assert len(openai_server.chat_requests) == 2
+
+
+def test_failed_calls_report_what_they_spent(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    openai_server.enqueue("not json", "still not json")
+    llm = make_llm()
+    with pytest.raises(LLMError) as caught:
+        llm.structured(USER, Finding)
+    assert caught.value.usage is not None and caught.value.usage.llm_calls == 2
+    assert llm.usage_total.llm_calls == 2 and llm.usage_total.repairs == 1
+
+
+def test_repetition_is_told_from_prose_and_json() -> None:
+    assert repeated_tail("the reason is " * 40) is not None
+    assert repeated_tail('{"a": "' + "ab" * 100) is not None
+    prose = "Dense retrieval improves recall. Sparse retrieval is cheaper. " * 1
+    assert repeated_tail(prose) is None
+    assert repeated_tail(json_text := '{"rows": [1, 2, 3], "shared": ["x", "y"]}') is None
+    assert json_text
+
+
+def test_a_slow_first_token_is_waited_for_up_to_the_whole_timeout(
+    openai_server: OpenAIServer, make_llm: MakeLLM
+) -> None:
+    # A local server reading a long prompt sends nothing before its first token.
+    openai_server.enqueue(Delay(0.6, "ready"))
+    assert make_llm(timeout=5, idle_timeout=0.2).chat(USER).text == "ready"

@@ -10,6 +10,8 @@ retry policy, streaming, structured outputs and error messages are exercised ove
     server.enqueue(Delay(2.0, "late"))                    # waits, then replies (client timeouts)
     server.enqueue(Drop())                                # closes the socket without a reply
     server.enqueue(Stream(["Hel", "lo"]))                  # exact streamed deltas
+    server.enqueue(Silence(["Hal", "f"]))                 # sends these, then goes silent
+    server.set_responder(Runaway(AgentResponder()))       # unbounded strings run to max_tokens
     server.set_responder(lambda body: "default reply")    # used once the queue is empty
 
 Every request is recorded in `server.requests` (path, body, headers). `models` is what
@@ -19,7 +21,8 @@ Every request is recorded in `server.requests` (path, body, headers). `models` i
 parameter in `unsupported_params` (e.g. `{"max_tokens", "temperature"}` as OpenAI's reasoning
 models, `{"response_format"}`, `{"stream_options"}`) gets OpenAI's 400 `unsupported_parameter`.
 Chat completions for a model not in `models` get a 404 `model_not_found`, as OpenAI, vLLM and
-Ollama answer.
+Ollama answer. Like a real server, a reply longer than the request's `max_tokens` (counted as
+whitespace-separated words) is cut there with `finish_reason` "length".
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ class Delay:
 
 
 @dataclass
+class Silence:
+    """Send `deltas` (streamed, or nothing for a plain request), then keep the connection open
+    without a byte more until the server stops: a server process that stopped answering."""
+
+    deltas: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Drop:
     """Close the connection without sending a response."""
 
@@ -90,7 +101,7 @@ class Drop:
     """When set on a streaming request: send these deltas first, then drop mid-stream."""
 
 
-Reply = Text | Json | Stream | Status | Delay | Drop | str | dict[str, Any] | BaseModel
+Reply = Text | Json | Stream | Status | Delay | Drop | Silence | str | dict[str, Any] | BaseModel
 Responder = Callable[[dict[str, Any]], Reply]
 
 
@@ -277,11 +288,18 @@ class OpenAIServer:
                         self._stream(body, reply.after_deltas, drop=True)
                     self.close_connection = True
                     return
-                deltas = _deltas_of(reply)
+                if isinstance(reply, Silence):
+                    if body.get("stream"):
+                        self._stream(body, reply.deltas, drop=False, silent=True)
+                    else:
+                        server._stopping.wait()
+                    self.close_connection = True
+                    return
+                deltas, finish = _cut_at_max_tokens(body, _deltas_of(reply), reply)
                 if body.get("stream"):
-                    self._stream(body, deltas, drop=False)
+                    self._stream(body, deltas, drop=False, finish=finish, reply=reply)
                 else:
-                    self._complete(body, "".join(deltas), reply)
+                    self._complete(body, "".join(deltas), reply, finish)
 
             def _send_status(self, reply: Status) -> None:
                 payload = reply.body
@@ -289,7 +307,9 @@ class OpenAIServer:
                     payload = _error_body(reply.status, payload or f"HTTP {reply.status}")
                 self._json(reply.status, payload, reply.headers)
 
-            def _complete(self, body: dict[str, Any], content: str, reply: Reply) -> None:
+            def _complete(
+                self, body: dict[str, Any], content: str, reply: Reply, finish: str
+            ) -> None:
                 usage = server._usage(body, content, reply)
                 self._json(
                     200,
@@ -302,16 +322,23 @@ class OpenAIServer:
                             {
                                 "index": 0,
                                 "message": {"role": "assistant", "content": content},
-                                "finish_reason": reply.finish_reason
-                                if isinstance(reply, Text)
-                                else "stop",
+                                "finish_reason": finish,
                             }
                         ],
                         "usage": usage,
                     },
                 )
 
-            def _stream(self, body: dict[str, Any], deltas: list[str], *, drop: bool) -> None:
+            def _stream(
+                self,
+                body: dict[str, Any],
+                deltas: list[str],
+                *,
+                drop: bool,
+                silent: bool = False,
+                finish: str = "stop",
+                reply: Reply | None = None,
+            ) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
@@ -335,6 +362,11 @@ class OpenAIServer:
                 events = [chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}}])]
                 events += [chunk([{"index": 0, "delta": {"content": d}}]) for d in deltas]
                 try:
+                    if silent:
+                        for event in events:
+                            self._chunk(f"data: {json.dumps(event)}\n\n".encode())
+                        server._stopping.wait()
+                        return
                     if drop:
                         # The chunked body never gets its last chunk: the client sees a
                         # connection lost mid-stream, as when a server process dies.
@@ -342,10 +374,10 @@ class OpenAIServer:
                             self._chunk(f"data: {json.dumps(event)}\n\n".encode())
                         self.close_connection = True
                         return
-                    events.append(chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+                    events.append(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))
                     options = body.get("stream_options") or {}
                     if options.get("include_usage") and server.stream_usage_supported:
-                        usage = server._usage(body, "".join(deltas), None)
+                        usage = server._usage(body, "".join(deltas), reply)
                         events.append(chunk([], usage))
                     for event in events:
                         self._chunk(f"data: {json.dumps(event)}\n\n".encode())
@@ -430,6 +462,22 @@ class OpenAIServer:
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+
+
+def _cut_at_max_tokens(
+    body: dict[str, Any], deltas: list[str], reply: Reply
+) -> tuple[list[str], str]:
+    """The deltas a server sends within the request's max_tokens, and the finish reason."""
+    finish = reply.finish_reason if isinstance(reply, Text) else "stop"
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    if not isinstance(limit, int) or count_tokens("".join(deltas)) <= limit:
+        return deltas, finish
+    kept: list[str] = []
+    for delta in deltas:
+        if count_tokens("".join([*kept, delta])) > limit:
+            break
+        kept.append(delta)
+    return kept, "length"
 
 
 def _deltas_of(reply: Reply) -> list[str]:
