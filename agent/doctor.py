@@ -3,7 +3,13 @@
 Each check names what it tried and, on failure, what to change: whether an LLM is configured,
 whether its endpoint answers, whether it serves the model, whether a chat completion and a JSON
 reply work (and whether `json_schema` or the `json_object` fallback is in use), whether the
-embedding model loads and whether the data directory is writable. LLM checks stop at the first
+embedding model loads and whether the data directory is writable.
+
+The LLM probes are small but real: a one-word chat reply within a handful of tokens, and the
+agent's own routing call (its prompt, its bounded schema, its fitted max_tokens) on a question
+whose route is known. A reply cut at max_tokens, looping, or off target fails the check (a
+model that cannot do these cannot run the agent), and the speed in tokens per second is
+reported, with a recommendation when the model is too weak or too slow. LLM checks stop at the first
 failure, since the later ones could only repeat it. The doctor never reads the LLM cache: every
 LLM check is a real request.
 """
@@ -19,8 +25,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, computed_field
 
-from agent.llm import OPENAI_BASE_URL, LLMError, OpenAIChat
+from agent.llm import (
+    OPENAI_BASE_URL,
+    LLMError,
+    LLMRepetitionError,
+    LLMTruncatedError,
+    OpenAIChat,
+)
+from agent.prompts import render
 from agent.settings import LLMSettings, Settings
+from agent.state import RouteDecision
 from store.config import EmbeddingSettings, RetrySettings
 from store.embeddings import Embedder, make_embedder
 
@@ -62,10 +76,16 @@ class DoctorReport(BaseModel):
         return "\n".join(lines)
 
 
-class DoctorProbe(BaseModel):
-    """The structured reply the JSON check asks for."""
-
-    status: str = Field(description="The word 'ok'")
+CHAT_PROBE = "Reply with the single word: ready"
+CHAT_PROBE_TOKENS = 16
+ROUTE_PROBE = "What do recent papers report about speeding up diffusion language models?"
+ROUTE_PROBE_EXPECTED = "answer"
+SLOW_TOKENS_PER_SECOND = 5.0
+"""Below this, a full ask (about a dozen calls) takes minutes: worth a recommendation."""
+WEAK_MODEL_FIX = (
+    "this model cannot run the agent reliably: use a larger or instruction-tuned model (a "
+    "base model without a chat template answers off target)"
+)
 
 
 def doctor_llm(settings: LLMSettings) -> OpenAIChat:
@@ -178,7 +198,13 @@ def _check_endpoint(llm: OpenAIChat, report: DoctorReport) -> bool:
 def _check_chat(llm: OpenAIChat, report: DoctorReport) -> bool:
     start = time.monotonic()
     try:
-        result = llm.chat([{"role": "user", "content": "Reply with the single word: ready"}])
+        result = llm.chat([{"role": "user", "content": CHAT_PROBE}], max_tokens=CHAT_PROBE_TOKENS)
+    except (LLMTruncatedError, LLMRepetitionError) as exc:
+        return report.add(
+            "llm chat completion",
+            False,
+            f"asked for one word, the model ran on: {exc.reason}. {WEAK_MODEL_FIX}",
+        )
     except LLMError as exc:
         return report.add("llm chat completion", False, str(exc))
     seconds = time.monotonic() - start
@@ -190,15 +216,26 @@ def _check_chat(llm: OpenAIChat, report: DoctorReport) -> bool:
             "PAPERBRIEF_LLM__MAX_TOKENS)",
         )
     reply = " ".join(result.text.split())[:60]
+    if "ready" not in reply.lower():
+        return report.add(
+            "llm chat completion",
+            False,
+            f"asked to reply 'ready', it replied {reply!r}: off target. {WEAK_MODEL_FIX}",
+        )
     return report.add("llm chat completion", True, f"replied in {seconds:.1f} s: {reply!r}")
 
 
 def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
     before = llm.structured_mode
+    messages = [{"role": "user", "content": render("route", question=ROUTE_PROBE, history="")}]
+    start = time.monotonic()
     try:
-        llm.structured(
-            [{"role": "user", "content": 'Reply with the JSON object {"status": "ok"}.'}],
-            DoctorProbe,
+        result = llm.structured(messages, RouteDecision)
+    except (LLMTruncatedError, LLMRepetitionError) as exc:
+        return report.add(
+            "llm json output",
+            False,
+            f"the agent's routing call failed: {exc.reason}. {WEAK_MODEL_FIX}",
         )
     except LLMError as exc:
         return report.add(
@@ -207,6 +244,14 @@ def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
             f"{exc}. Structured replies are required in LLM mode; try "
             "PAPERBRIEF_LLM__STRUCTURED_OUTPUT=json_object, or a model that follows JSON "
             "instructions",
+        )
+    seconds = max(time.monotonic() - start, 1e-6)
+    if result.value.route != ROUTE_PROBE_EXPECTED:
+        return report.add(
+            "llm json output",
+            False,
+            f"the agent's routing call came back as {result.value.route!r} for a question "
+            f"that is plainly {ROUTE_PROBE_EXPECTED!r}: off target. {WEAK_MODEL_FIX}",
         )
     mode = llm.structured_mode
     if mode == "json_schema":
@@ -224,6 +269,19 @@ def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
         )
     else:
         detail = "response_format json_object works"
+    usage = result.usage
+    speed = usage.completion_tokens / seconds
+    detail += (
+        f"; the routing call took {seconds:.1f} s, {usage.prompt_tokens}+"
+        f"{usage.completion_tokens} tokens ({speed:.0f} tokens/s)"
+    )
+    if usage.repairs:
+        detail += "; its first reply needed a repair, so expect extra calls"
+    if speed < SLOW_TOKENS_PER_SECOND:
+        detail += (
+            f"; below {SLOW_TOKENS_PER_SECOND:g} tokens/s an ask (about a dozen calls) takes "
+            "minutes: consider a smaller quantisation or faster hardware"
+        )
     return report.add("llm json output", True, detail)
 
 

@@ -23,9 +23,9 @@ This is the only module that imports `openai`. It owns, for every OpenAI-compati
 - endpoint quirks learnt from 400s and kept per (base URL, model) for the life of the process:
   `max_completion_tokens` instead of `max_tokens` and the default temperature only (OpenAI's
   reasoning models), no `stream_options`, the response format fallbacks above;
-- streaming with `stream_options.include_usage` (`on_token` sees the deltas); when a server sends
-  no usage the tokens are estimated (about 4 characters a token); a stream that breaks after tokens reached
-  `on_token` is not retried, so no token is delivered twice;
+- streaming with `stream_options.include_usage` (`on_token` sees the deltas); when a server
+  sends no usage the tokens are estimated (about 4 characters a token); a stream that breaks
+  after tokens reached `on_token` is not retried, so no token is delivered twice;
 - the disk cache (one JSON file per call under `cache_dir`, keyed by a sha256 of endpoint,
   model, messages and parameters; a streamed hit is replayed to `on_token` in one piece) and
   usage accounting (`Usage`: requests that reached the server, retries included; retries and

@@ -23,7 +23,9 @@ def _settings(tmp_path: Path, **llm: Any) -> Settings:
 
 def _healthy(body: dict[str, Any]) -> Reply:
     """A server that does what it is asked: JSON when JSON is asked for, else a word."""
-    return '{"status": "ok"}' if body.get("response_format") else "ready"
+    if body.get("response_format") or "JSON" in str(body["messages"][0]["content"]):
+        return '{"route": "answer", "reason": "asks what papers report"}'
+    return "ready"
 
 
 def _by_name(report: DoctorReport) -> dict[str, tuple[bool, str]]:
@@ -243,3 +245,31 @@ def test_openai_without_a_key_is_reported_before_any_request(tmp_path: Path) -> 
     assert not ok
     assert "OPENAI_API_KEY" in detail
     assert "llm endpoint reachable" not in _by_name(report)
+
+
+def test_a_model_that_runs_on_or_answers_off_target_fails_the_doctor(
+    openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    # A base model without a chat template: it continues the prompt instead of answering.
+    openai_server.set_responder(lambda body: "Reply with the single word: " * 40)
+    report = run_doctor(_settings(tmp_path, base_url=openai_server.base_url, model="test-model"))
+    ok, detail = _by_name(report)["llm chat completion"]
+    assert not ok and "ran on" in detail and "larger" in detail
+    assert openai_server.chat_requests[-1].body["max_tokens"] == 16  # a one-word probe
+
+
+def test_a_structured_reply_off_target_fails_and_a_good_one_reports_speed(
+    openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    openai_server.enqueue("ready", '{"route": "recommend", "reason": "x"}')
+    report = run_doctor(_settings(tmp_path, base_url=openai_server.base_url, model="test-model"))
+    ok, detail = _by_name(report)["llm json output"]
+    assert not ok and "off target" in detail
+
+    openai_server.set_responder(_healthy)
+    report = run_doctor(_settings(tmp_path, base_url=openai_server.base_url, model="test-model"))
+    ok, detail = _by_name(report)["llm json output"]
+    assert ok and "tokens/s" in detail
+    route_call = openai_server.chat_requests[-1].body
+    assert route_call["response_format"]["json_schema"]["name"] == "RouteDecision"
+    assert route_call["max_tokens"] < 400  # fitted to the schema, not the 1200 ceiling
