@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= paperbrief-data
 OUT ?= out
 
-.PHONY: setup run test lint bench eval clean
+.PHONY: setup run test lint bench eval examples clean
 
 $(BIN)/paperbrief: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,31 @@ test: setup lint
 
 eval: setup
 	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SUITE) --mode offline --out $(OUT)/eval
+
+# The examples gallery (docs/examples/): the sample week's briefing as Markdown, HTML and a PNG
+# screenshot of the HTML (headless Chromium, Debian's `chromium` package), one answer with a
+# follow-up, and one comparison, all from a fresh store of the bundled sample.
+EXAMPLES := docs/examples
+EXAMPLES_DATA := $(OUT)/examples-store
+CHROMIUM ?= chromium
+ANSWER_Q := How do recent methods speed up diffusion language models?
+FOLLOW_UP_Q := Which of them need no training?
+COMPARE_Q := KV caching and parallel decoding for diffusion language models
+
+examples: setup
+	rm -rf $(EXAMPLES_DATA) && mkdir -p $(EXAMPLES)
+	$(BIN)/paperbrief --data-dir $(EXAMPLES_DATA) ingest --sample > /dev/null
+	$(BIN)/paperbrief --data-dir $(EXAMPLES_DATA) brief --since 2025-05-19 --until 2025-05-25 \
+		--out $(EXAMPLES)/briefing > /dev/null
+	rm -f $(EXAMPLES)/briefing.txt
+	$(BIN)/python docs/examples/generate.py --data-dir $(EXAMPLES_DATA) --out $(EXAMPLES) \
+		--ask "$(ANSWER_Q)" --follow-up "$(FOLLOW_UP_Q)" --compare "$(COMPARE_Q)"
+	profile=$$(mktemp -d) && $(CHROMIUM) --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--hide-scrollbars --user-data-dir=$$profile --window-size=960,2200 \
+		--screenshot=$(abspath $(EXAMPLES))/briefing.png \
+		file://$(abspath $(EXAMPLES))/briefing.html 2> /dev/null; status=$$?; rm -rf $$profile; exit $$status
+	ls -l $(EXAMPLES)
 
 bench: setup
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
