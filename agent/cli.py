@@ -22,6 +22,7 @@ from agent.compose import NOT_COVERED
 from agent.llm import LLMError
 from agent.mail import MailError
 from agent.results import Answer
+from agent.serving import BindError
 from agent.settings import Settings, load_settings
 from agent.state import UnknownPapersError
 from store.chroma import StoreError
@@ -521,6 +522,59 @@ def run_tldr(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- servers: mcp, serve ----------------------------------------------------------------------
+
+
+def _server_options(parser: Any) -> None:
+    parser.add_argument("--host", help="address to bind (default serve.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default serve.port)")
+    parser.add_argument(
+        "--token", help="require this bearer token (needed for a non-loopback --host)"
+    )
+
+
+def _bind(args: argparse.Namespace) -> tuple[str, int, str | None]:
+    """Host, port and token for a server; a non-loopback host without a token is refused
+    here, before the store is opened."""
+    from agent.serving import check_bind
+
+    serve = load_cli_settings(args.config).serve
+    token = args.token or (serve.token.get_secret_value() if serve.token else None)
+    host = args.host or serve.host
+    check_bind(host, token)
+    return host, serve.port if args.port is None else args.port, token
+
+
+def register_mcp(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "mcp",
+        help="serve the store to MCP hosts (Claude Desktop, VS Code...) over stdio or HTTP",
+        description="A Model Context Protocol server: search_papers, get_paper, ask, compare, "
+        "recommend, briefing (and ingest with --allow-ingest). Over stdio by default; --http "
+        "serves streamable HTTP at http://HOST:PORT/mcp.",
+    )
+    parser.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    parser.add_argument(
+        "--allow-ingest", action="store_true", help="offer the ingest tool (it writes)"
+    )
+    _server_options(parser)
+    parser.set_defaults(handler=run_mcp)
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    from agent import mcp_server
+    from agent.serving import serve_asgi
+
+    allow = True if args.allow_ingest else None
+    if not args.http:
+        mcp_server.run_stdio(open_brief(args), allow_ingest=allow)
+        return 0
+    host, port, token = _bind(args)
+    brief = open_brief(args)
+    serve_asgi(mcp_server.http_app(brief, allow_ingest=allow, host=host), host, port, token)
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 REGISTRARS: tuple[Registrar, ...] = (
@@ -535,6 +589,7 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_compare,
     register_recommend,
     register_tldr,
+    register_mcp,
 )
 
 # Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
@@ -546,6 +601,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownPapersError,
     LLMError,
     MailError,
+    BindError,
     FileNotFoundError,
     ValueError,
 )

@@ -160,6 +160,33 @@ class EmailSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, description="Seconds per SMTP operation")
 
 
+class ServeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `paperbrief serve` and `paperbrief mcp --http` bind; anything but "
+        "a loopback address needs a token",
+    )
+    port: int = Field(default=8765, ge=0, le=65535, description="Port of the web app / MCP HTTP")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the web app, its OpenAI-compatible API and MCP over HTTP "
+        "require (required for a non-loopback bind)",
+    )
+    mcp_ingest: bool = Field(
+        default=False, description="Offer the MCP `ingest` tool (it writes to the store)"
+    )
+    sampling: bool = Field(
+        default=True,
+        description="Over MCP, let the host's model write (sampling/createMessage) when the "
+        "client offers it and llm.mode is not offline",
+    )
+    sampling_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds one MCP sampling request may wait for the host"
+    )
+
+
 class Settings(BaseSettings):
     """All of paperbrief's settings; every field documented in the README."""
 
@@ -183,6 +210,7 @@ class Settings(BaseSettings):
     recommend: RecommendSettings = Field(default_factory=RecommendSettings)
     briefing: BriefingSettings = Field(default_factory=BriefingSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @classmethod
     def settings_customise_sources(
