@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
-from agent.results import Answer, Briefing, Comparison, Recommendation
+from agent.errors import PaperNotFoundError
+from agent.results import Answer, Briefing, Comparison, Mode, Recommendation
 from agent.settings import Settings, load_settings
+from agent.writers import Writer
 from store.chroma import PaperStore
 from store.embeddings import Embedder, make_embedder
 from store.ingest import ProgressCallback, VectorCache, ingest_items
@@ -29,16 +31,9 @@ if TYPE_CHECKING:
     from agent.doctor import DoctorReport
     from agent.graph import Agent
     from agent.llm import ChatLLM, OpenAIChat
+    from agent.nodes import AgentDeps
 
 DateLike = date | str | None
-
-
-class PaperNotFoundError(KeyError):
-    """No stored paper has the requested id."""
-
-    def __str__(self) -> str:
-        # KeyError's own str() wraps the message in quotes.
-        return str(self.args[0]) if self.args else "paper not found"
 
 
 def as_date(value: DateLike, name: str = "date") -> date | None:
@@ -84,6 +79,7 @@ class PaperBrief:
         self._cache: VectorCache | None = None
         self._agent: Agent | None = None
         self._settings_llm: OpenAIChat | None = None
+        self._writer: Writer | None = None
 
     def __repr__(self) -> str:
         return f"PaperBrief(data_dir={str(self.data_dir)!r}, embedder={self.embedder.name!r})"
@@ -100,6 +96,7 @@ class PaperBrief:
         if self._settings_llm is not None:
             self._settings_llm.close()
             self._settings_llm = None
+            self._writer = None  # it wrote with the client just closed; rebuilt on next use
 
     @property
     def chat_llm(self) -> ChatLLM | None:
@@ -122,6 +119,30 @@ class PaperBrief:
                 self.settings.llm, cache_dir=self.data_dir / "llm-cache", retry=self.settings.retry
             )
         return self._settings_llm
+
+    @property
+    def writer(self) -> Writer:
+        """The writer every answer, comparison, takeaway and briefing is written with.
+
+        The one place the mode is decided: the LLM writer over `chat_llm` when there is one,
+        else the extractive writer. Decided on first use, then fixed for this object.
+        """
+        if self._writer is None:
+            llm = self.chat_llm
+            if llm is None:
+                from agent.writers.extractive import ExtractiveWriter
+
+                self._writer = ExtractiveWriter()
+            else:
+                from agent.writers.llm import LLMWriter
+
+                self._writer = LLMWriter(llm)
+        return self._writer
+
+    @property
+    def mode(self) -> Mode:
+        """`"llm"` or `"offline"`: the writer results are written with (see `writer`)."""
+        return self.writer.mode
 
     def __enter__(self) -> PaperBrief:
         return self
@@ -265,13 +286,35 @@ class PaperBrief:
 
     # -- the agent: answers, comparisons, takeaways ---------------------------------------------
 
+    def agent_deps(self) -> AgentDeps:
+        """What the agent graph runs on: this object's search, store lookup, recommender,
+        writer and settings (see `agent.nodes.AgentDeps`)."""
+        from agent.nodes import AgentDeps
+
+        def search(query: str, k: int) -> list[Hit]:
+            return self.search(query, k=k)
+
+        def lookup(ids: list[str]) -> list[Paper]:
+            return self.store.get(ids) if ids else []
+
+        def recommend(interests: list[str], k: int) -> list[Recommendation]:
+            return self.recommend(interests, k=k)
+
+        return AgentDeps(
+            settings=self.settings,
+            search=search,
+            lookup=lookup,
+            writer=self.writer,
+            recommend=recommend,
+        )
+
     @property
     def agent(self) -> Agent:
         """The LangGraph agent over this store (built on first use; see `agent/graph.py`)."""
         if self._agent is None:
-            from agent.graph import Agent
+            from agent.graph import THREADS_FILE, Agent
 
-            self._agent = Agent.for_paperbrief(self)
+            self._agent = Agent(self.agent_deps(), self.data_dir / THREADS_FILE)
         return self._agent
 
     def ask(self, question: str, thread_id: str | None = None) -> Answer:
@@ -300,7 +343,7 @@ class PaperBrief:
     def tldr(self, paper: Paper | str) -> str:
         """The one-sentence takeaway of a paper (or a paper id)."""
         target = self.paper(paper) if isinstance(paper, str) else paper
-        text, _usage = self.agent.tldr(target)
+        text, _usage = self.writer.takeaway(target)
         return text
 
     def recommend(

@@ -34,10 +34,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.mail import MailError, SentLedger, build_message, send_message, sender_address
+from agent.errors import MailError, UnsupportedTakeawayError
+from agent.mail import SentLedger, build_message, send_message, sender_address
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
 from agent.themes import plan_themes, theme_name, week_terms
+from agent.writers.extractive import tldr
 from store.models import IngestReport, Paper
 
 if TYPE_CHECKING:
@@ -102,18 +104,11 @@ def resolve_period(
 # --- building --------------------------------------------------------------------------------
 
 
-def _mode(pb: PaperBrief) -> Mode:
-    return "llm" if pb.settings.llm.use_llm else "offline"
-
-
 def _takeaway(pb: PaperBrief, paper: Paper) -> tuple[str, Usage]:
     """The paper's one-line takeaway; the extractive one when the LLM's kept stating numbers
     its abstract does not contain (one unsupported line must not cost the whole briefing)."""
-    from agent.nodes import UnsupportedTakeawayError
-    from agent.offline import tldr
-
     try:
-        return pb.agent.tldr(paper)
+        return pb.writer.takeaway(paper)
     except UnsupportedTakeawayError as exc:
         log.warning("%s; using the extractive takeaway instead", exc)
         return tldr(paper), Usage()
@@ -150,7 +145,7 @@ def build_briefing(
     earlier = {paper_id: by_id[paper_id] for paper_id in already_sent}
     new = [paper for paper in papers if paper.id not in earlier]
 
-    mode = _mode(pb)
+    mode = pb.mode
     usage = Usage()
     themes: list[Theme] = []
     if new:

@@ -17,17 +17,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.api import PaperBrief, PaperNotFoundError, as_date
+from agent.api import PaperBrief, as_date
 from agent.compose import NOT_COVERED
-from agent.llm import LLMError
-from agent.mail import MailError
+from agent.errors import (
+    LLMError,
+    MailError,
+    PaperNotFoundError,
+    SourceError,
+    StoreError,
+    UnknownPapersError,
+)
 from agent.results import Answer
 from agent.serving import BindError
 from agent.settings import Settings, load_settings
-from agent.state import UnknownPapersError
-from store.chroma import StoreError
 from store.models import Hit
-from store.sources import FORMATS, SourceError
+from store.sources import FORMATS
 
 Registrar = Callable[[Any], None]  # receives argparse's subparsers action
 

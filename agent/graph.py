@@ -1,5 +1,4 @@
-"""The LangGraph agent: `build_graph(deps)`, the `Agent` that `PaperBrief` runs, and the
-module-level `graph` that `langgraph.json` points at.
+"""The LangGraph agent: `build_graph(deps)` and the `Agent` that `PaperBrief` runs.
 
     receive_request -> route_request -> plan_queries -> retrieve_papers -> grade_papers
         -> extract_evidence (one parallel branch per paper, via Send)
@@ -10,6 +9,7 @@ module-level `graph` that `langgraph.json` points at.
 
 Chat threads persist in a SQLite checkpointer under the data dir, so a thread survives a
 restart. Building a graph does no work: dependencies resolve on the first node that needs them.
+The graph `langgraph.json` serves is built in `agent/studio.py`, over `PaperBrief`'s deps.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -30,13 +30,10 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
 from agent import results, state
-from agent.nodes import AgentDeps, AgentNodes, DepsSource, tldr_for
-from agent.results import Answer, Comparison, Usage
+from agent.nodes import AgentDeps, AgentNodes, DepsSource
+from agent.results import Answer, Comparison
 from agent.state import AgentState
 from store import models
-
-if TYPE_CHECKING:
-    from agent.api import PaperBrief
 
 THREADS_FILE = "threads.sqlite"
 
@@ -119,32 +116,6 @@ def open_checkpointer(path: Path) -> SqliteSaver:
     return SqliteSaver(conn, serde=serde)
 
 
-def deps_for(pb: PaperBrief, *, stream_tokens: bool = True) -> AgentDeps:
-    """The agent's dependencies, taken from a `PaperBrief`."""
-    settings = pb.settings
-
-    def search(query: str, k: int) -> list[models.Hit]:
-        return pb.search(query, k=k)
-
-    def lookup(ids: list[str]) -> list[models.Paper]:
-        return pb.store.get(ids) if ids else []
-
-    recommender = getattr(pb, "recommend", None)
-
-    def recommend(interests: list[str], k: int) -> list[results.Recommendation]:
-        assert recommender is not None
-        return cast(list[results.Recommendation], recommender(interests, k=k))
-
-    return AgentDeps(
-        settings=settings,
-        search=search,
-        lookup=lookup,
-        recommend=recommend if recommender is not None else None,
-        llm=pb.chat_llm,
-        stream_tokens=stream_tokens,
-    )
-
-
 class Agent:
     """The agent as `PaperBrief` runs it: ask (threaded), compare, stream, tldr."""
 
@@ -154,10 +125,6 @@ class Agent:
         self._checkpointer: SqliteSaver | None = None
         self._lock = threading.Lock()
         self.graph = build_graph(deps)
-
-    @classmethod
-    def for_paperbrief(cls, pb: PaperBrief) -> Agent:
-        return cls(deps_for(pb), pb.data_dir / THREADS_FILE)
 
     @property
     def threaded_graph(self) -> AgentGraph:
@@ -232,18 +199,3 @@ class Agent:
             self._config(),
         )
         return cast(Comparison, final["result"])
-
-    def tldr(self, paper: models.Paper) -> tuple[str, Usage]:
-        return tldr_for(paper, self.deps.llm)
-
-
-def _default_deps() -> AgentDeps:
-    """Dependencies from the environment's settings, for `langgraph dev`."""
-    from agent.api import PaperBrief
-
-    return deps_for(PaperBrief())
-
-
-# The graph `langgraph.json` serves. `langgraph dev` supplies its own checkpointer; the store
-# opens (and the embedding model loads) on the first request, not at import.
-graph = build_graph(_default_deps)

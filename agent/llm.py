@@ -57,6 +57,12 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
 
+from agent.errors import (
+    LLMError,
+    LLMInvalidReplyError,
+    LLMRepetitionError,
+    LLMTruncatedError,
+)
 from agent.prompts import render
 from agent.results import Usage
 from agent.settings import LLMSettings
@@ -109,50 +115,6 @@ _QUIRKS_LOCK = threading.Lock()
 
 _THINKING = re.compile(r"\A\s*<think>.*?</think>\s*", re.DOTALL)
 _FENCED = re.compile(r"\A\s*```(?:json)?\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
-
-
-class LLMError(Exception):
-    """An LLM call failed; the message says where, why, and after how many attempts."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        base_url: str,
-        model: str,
-        status: int | None = None,
-        body: str | None = None,
-        param: str | None = None,
-        attempts: int = 0,
-        seconds: float = 0.0,
-    ) -> None:
-        self.reason = reason
-        self.base_url = base_url
-        self.model = model
-        self.status = status
-        self.body = body
-        self.param = param
-        self.attempts = attempts
-        self.seconds = seconds
-        self.usage: Usage | None = None
-        """What the failed call spent (requests, tokens), when it got as far as the server."""
-        where = f"LLM {model!r} at {base_url}"
-        if attempts:
-            plural = "s" if attempts != 1 else ""
-            where += f" failed after {attempts} attempt{plural} in {seconds:.1f} s"
-        super().__init__(f"{where}: {reason}")
-
-
-class LLMTruncatedError(LLMError):
-    """The reply stopped at max_tokens (`finish_reason` "length") before it was complete."""
-
-
-class LLMRepetitionError(LLMError):
-    """The reply repeated itself in a loop and was stopped."""
-
-
-class LLMInvalidReplyError(LLMError):
-    """The reply did not match the schema, even after one repair attempt."""
 
 
 @dataclass

@@ -29,6 +29,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from agent.errors import MailError
 from agent.settings import EmailSettings
 from store.models import Paper
 
@@ -55,10 +56,6 @@ create table if not exists sends (
     primary key (week, recipients)
 );
 """
-
-
-class MailError(Exception):
-    """Mail cannot be sent as configured (no host, no recipients) or the server refused it."""
 
 
 def recipient_key(recipients: Iterable[str]) -> str:

@@ -24,34 +24,17 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.errors import MissingVariables, PromptError, UnusedVariables
 from prompts import PROMPTS_DIR
 from store.models import Paper
 
 _FRONT_MATTER = re.compile(r"\A---\n(?P<head>.*?)\n---\n", re.DOTALL)
 # The opening or closing delimiter tag, however spaced or cased, inside source text.
 _DELIMITER = re.compile(r"<(\s*/?\s*paper)", re.IGNORECASE)
-
-
-class PromptError(ValueError):
-    """A prompt file is missing, malformed, or rendered with the wrong variables."""
-
-
-class MissingVariables(PromptError):
-    def __init__(self, name: str, missing: Iterable[str]) -> None:
-        self.name = name
-        self.missing = sorted(missing)
-        super().__init__(f"prompt {name!r} needs variables not given: {', '.join(self.missing)}")
-
-
-class UnusedVariables(PromptError):
-    def __init__(self, name: str, unused: Iterable[str]) -> None:
-        self.name = name
-        self.unused = sorted(unused)
-        super().__init__(f"prompt {name!r} does not use variables given: {', '.join(self.unused)}")
 
 
 @dataclass(frozen=True)

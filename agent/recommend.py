@@ -29,22 +29,16 @@ from datetime import date
 
 import numpy as np
 
-from agent.offline import main_point, shorten
+from agent.errors import UnknownLikedPapersError
 from agent.results import Recommendation
 from agent.settings import RecommendSettings
+from agent.writers.extractive import main_point, shorten
 from store.chroma import PaperStore
 from store.embeddings import Embedder
 from store.models import Paper
 
 # Share of relevance that comes from liked papers when interests are given too.
 LIKED_SHARE = 0.5
-
-
-class UnknownLikedPapersError(KeyError):
-    """Liked paper ids that are not in the store."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown liked papers"
 
 
 @dataclass(frozen=True)

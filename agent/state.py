@@ -6,7 +6,6 @@ so that one verification and one rendering path serve both modes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
@@ -73,72 +72,6 @@ class Turn(BaseModel):
     cited: list[str] = Field(default_factory=list, description="Paper ids the answer cited")
 
 
-class RouteDecision(BaseModel):
-    """What kind of request a question is (the LLM router's structured reply)."""
-
-    route: Route
-    reason: str = Field(default="", description="One short clause explaining the choice")
-
-
-class QueryPlan(BaseModel):
-    """Search queries for a question (the LLM planner's structured reply)."""
-
-    queries: list[str] = Field(description="One to three short keyword search queries")
-
-
-class Grades(BaseModel):
-    """Which numbered papers bear on the question (the LLM grader's structured reply)."""
-
-    relevant: list[int] = Field(description="Numbers of the papers that bear on the question")
-
-
-class PaperEvidence(BaseModel):
-    """What one abstract says about the question (the LLM evidence reply)."""
-
-    bears_on_question: bool
-    sentences: list[EvidenceSentence] = Field(default_factory=list)
-
-
-class NumberedSentence(BaseModel):
-    text: str = Field(description="One sentence, without citation marks")
-    sources: list[int] = Field(default_factory=list, description="Numbers of the papers cited")
-
-
-class NumberedDraft(BaseModel):
-    """The LLM writer's answer: sentences citing papers by their number in the data."""
-
-    sentences: list[NumberedSentence] = Field(default_factory=list)
-    abstained: bool = Field(default=False, description="True when the papers do not answer it")
-
-
-class NumberedRow(BaseModel):
-    source: int = Field(description="The paper's number in the data")
-    problem: str
-    approach: str
-    key_result: str = Field(description="The headline result with its numbers, as stated")
-    needs_training: bool | None = Field(
-        default=None, description="False for training-free methods, None when not stated"
-    )
-
-
-class NumberedComparison(BaseModel):
-    """The LLM writer's comparison, citing papers by their number in the data."""
-
-    rows: list[NumberedRow] = Field(default_factory=list)
-    shared: list[str] = Field(default_factory=list, description="What the papers share")
-    differences: list[str] = Field(default_factory=list, description="Where they differ")
-    read_first: int | None = Field(default=None, description="Number of the paper to read first")
-    read_first_reason: str | None = None
-    sentences: list[NumberedSentence] = Field(default_factory=list)
-
-
-class Rewrite(BaseModel):
-    """The verifier's one rewrite of a sentence that failed a check."""
-
-    text: str = Field(description="The corrected sentence, or empty to drop it")
-    sources: list[int] = Field(default_factory=list)
-
-
 def _collect(left: list[Any], right: list[Any] | None) -> list[Any]:
     """Fan-in reducer for parallel branches; `None` starts a new turn with an empty list."""
     if right is None:
@@ -183,14 +116,3 @@ class AgentState(TypedDict, total=False):
     removed: list[RemovedSentence]
     usage: Annotated[Usage, _add_usage]
     result: Answer | Comparison | None
-
-
-class UnknownPapersError(KeyError):
-    """`compare(paper_ids=...)` named ids that are not in the store."""
-
-    def __init__(self, missing: Sequence[str]) -> None:
-        self.missing = list(missing)
-        super().__init__(f"unknown paper id(s): {', '.join(self.missing)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])

@@ -15,117 +15,32 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).with_name("data")
+
+
+def data_lines(name: str, directory: Path = DATA_DIR) -> list[str]:
+    """The lines of the data file `directory/name`, stripped; blank lines and lines that start
+    with `#` (comments) left out. Word lists are data, edited without touching code."""
+    text = (directory / name).read_text(encoding="utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def word_list(name: str, directory: Path = DATA_DIR) -> frozenset[str]:
+    """The words of a data file of one word a line (see `data_lines`)."""
+    return frozenset(data_lines(name, directory))
+
 
 # Words after which a period does not end a sentence. Lower-cased, without the period.
-_ABBREVIATIONS = frozenset(
-    [
-        "e.g",
-        "i.e",
-        "eg",
-        "ie",
-        "etc",
-        "al",
-        "cf",
-        "vs",
-        "viz",
-        "approx",
-        "resp",
-        "incl",
-        "esp",
-        "fig",
-        "figs",
-        "eq",
-        "eqs",
-        "sec",
-        "secs",
-        "tab",
-        "tabs",
-        "no",
-        "nos",
-        "vol",
-        "pp",
-        "ch",
-        "chap",
-        "app",
-        "appx",
-        "ref",
-        "refs",
-        "thm",
-        "def",
-        "prop",
-        "lem",
-        "alg",
-        "dr",
-        "prof",
-        "mr",
-        "mrs",
-        "ms",
-        "st",
-        "jr",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "dept",
-        "univ",
-        "est",
-        "min",
-        "max",
-        "avg",
-        "std",
-        "var",
-        "ca",
-    ]
-)
+_ABBREVIATIONS = word_list("abbreviations.txt")
 # After these, a period ends the sentence only when a typical sentence opener follows
 # ("... and so on, etc. We ..."), because "et al. (2020)" and "etc.) and" are the common case.
 _SOFT_ABBREVIATIONS = frozenset({"etc", "al"})
 # A capitalised word that nearly always opens a sentence; used to resolve ambiguous periods
 # after initials and soft abbreviations.
-_OPENERS = frozenset(
-    [
-        "we",
-        "our",
-        "this",
-        "these",
-        "those",
-        "the",
-        "in",
-        "however",
-        "to",
-        "a",
-        "an",
-        "it",
-        "its",
-        "experiments",
-        "experimental",
-        "results",
-        "moreover",
-        "furthermore",
-        "additionally",
-        "finally",
-        "specifically",
-        "extensive",
-        "further",
-        "code",
-        "overall",
-        "unlike",
-        "while",
-        "although",
-        "despite",
-        "building",
-        "based",
-        "with",
-        "by",
-        "as",
-        "on",
-        "for",
-        "first",
-        "second",
-        "third",
-        "then",
-    ]
-)
+_OPENERS = word_list("sentence_openers.txt")
 
 _TERMINATOR = re.compile(r"[.!?]+[\"'”’)\]]*")
 _URLISH = re.compile(r"(?:https?://|www\.|\w\.(?:com|org|io|ai|net|edu)\b|/)", re.I)
@@ -218,323 +133,11 @@ def split_sentences(text: str) -> list[str]:
     return [text[begin:end] for begin, end in sentence_spans(text)]
 
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "aren",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "cannot",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "let",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "ought",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "via",
-        "thus",
-        "hence",
-        "whether",
-        "upon",
-        "within",
-        "without",
-        "across",
-        "among",
-        "toward",
-        "towards",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "us",
-        "one",
-        "two",
-        "three",
-        "many",
-        "much",
-        "well",
-        "yet",
-        "however",
-        "therefore",
-        "still",
-        "even",
-        "whose",
-        "s",
-        "t",
-        "don",
-        "isn",
-        "doesn",
-        "wasn",
-        "weren",
-        "won",
-        "wouldn",
-        "shouldn",
-        "couldn",
-    ]
-)
+STOPWORDS = word_list("stopwords.txt")
 
 # Words that every abstract uses: they say nothing about what a paper is about, so term
 # statistics and question matching ignore them.
-GENERIC_WORDS = frozenset(
-    [
-        "paper",
-        "work",
-        "study",
-        "propose",
-        "proposed",
-        "proposes",
-        "present",
-        "presents",
-        "introduce",
-        "introduces",
-        "novel",
-        "new",
-        "approach",
-        "approaches",
-        "method",
-        "methods",
-        "methodology",
-        "framework",
-        "model",
-        "models",
-        "result",
-        "results",
-        "show",
-        "shows",
-        "shown",
-        "demonstrate",
-        "demonstrates",
-        "demonstrated",
-        "experiment",
-        "experiments",
-        "experimental",
-        "extensive",
-        "based",
-        "using",
-        "use",
-        "used",
-        "uses",
-        "existing",
-        "recent",
-        "recently",
-        "state",
-        "art",
-        "significant",
-        "significantly",
-        "performance",
-        "improve",
-        "improves",
-        "improved",
-        "improvement",
-        "improvements",
-        "achieve",
-        "achieves",
-        "achieved",
-        "effective",
-        "effectively",
-        "task",
-        "tasks",
-        "various",
-        "different",
-        "however",
-        "also",
-        "furthermore",
-        "moreover",
-        "additionally",
-        "first",
-        "second",
-        "third",
-        "specifically",
-        "several",
-        "including",
-        "include",
-        "includes",
-        "make",
-        "makes",
-        "provide",
-        "provides",
-        "problem",
-        "problems",
-        "challenge",
-        "challenges",
-        "challenging",
-        "address",
-        "addresses",
-        "key",
-        "well",
-        "large",
-        "code",
-        "available",
-        "publicly",
-        "github",
-        "https",
-        "http",
-        "com",
-        "www",
-        "question",
-        "questions",
-        "best",
-        "good",
-        "way",
-        "ways",
-        "find",
-        "finds",
-        "found",
-        "current",
-        "currently",
-        "like",
-        "prior",
-        "previous",
-        "data",
-        "set",
-        "sets",
-        "often",
-        "whereas",
-        "compared",
-        "across",
-        "better",
-        "via",
-        "remain",
-        "remains",
-        "long",
-        "process",
-        "able",
-        "allow",
-        "allows",
-        "enable",
-        "enables",
-        "even",
-        "way",
-        "making",
-        "given",
-        "high",
-        "highly",
-        "low",
-        "able",
-        "terms",
-        "number",
-        "level",
-    ]
-)
+GENERIC_WORDS = word_list("generic_words.txt")
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
@@ -662,7 +265,6 @@ class TermStats:
     """
 
     texts: Sequence[str]
-    background: Sequence[str] = ()
     doc_terms: list[Counter[str]] = field(init=False)
     df: Counter[str] = field(init=False)
     idf: dict[str, float] = field(init=False)
@@ -672,12 +274,8 @@ class TermStats:
         self._surface = {}
         self.doc_terms = [self._terms(text) for text in self.texts]
         self.df = Counter(t for terms in self.doc_terms for t in terms)
-        # idf comes from the background corpus when one is given (a wider view of which
-        # terms are common); the texts themselves are always part of it.
-        corpus = list(self.doc_terms) + [self._terms(text) for text in self.background]
-        df_all = Counter(t for terms in corpus for t in terms)
-        n = len(corpus)
-        self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df_all.items()}
+        n = len(self.doc_terms)
+        self.idf = {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in self.df.items()}
 
     def _terms(self, text: str) -> Counter[str]:
         terms: Counter[str] = Counter()
@@ -718,10 +316,6 @@ class TermStats:
         norm = math.sqrt(sum(v * v for v in raw.values())) or 1.0
         return {t: v / norm for t, v in raw.items()}
 
-    def similarity(self, i: int, j: int) -> float:
-        a, b = self.vector(i), self.vector(j)
-        return sum(v * b.get(t, 0.0) for t, v in a.items())
-
     def centrality(self) -> list[float]:
         """Mean tf-idf cosine of each text to the others (0 for a single text)."""
         n = len(self.doc_terms)
@@ -741,7 +335,7 @@ class TermStats:
     def shared_terms(self, k: int = 6, min_docs: int = 2) -> list[str]:
         """Terms used by at least `min_docs` of the texts, most widely shared first.
 
-        Among equally shared terms the rarer ones in the background (higher idf) come first,
+        Among equally shared terms the rarer ones (higher idf) come first,
         and a bigram hides the unigrams it contains, so the list reads as distinct topics.
         """
         candidates = [t for t, c in self.df.items() if c >= min_docs]

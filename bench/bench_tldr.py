@@ -1,4 +1,4 @@
-"""One-sentence takeaways (`agent.offline.tldr`) against SciTLDR-A dev, offline.
+"""One-sentence takeaways (`agent.writers.extractive.tldr`) against SciTLDR-A dev, offline.
 
 Prints ROUGE-1/2/L F1 (Porter stemming, mean over papers) of the author's TLDR (`target[0]`)
 against: paperbrief's tldr, the lead sentence, and a quick title-overlap sentence pick, all in
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rouge_score import rouge_scorer
 
-from agent.offline import tldr
 from agent.text import content_stems, split_sentences
+from agent.writers.extractive import tldr
 from store.models import Paper
 
 # The shared data folder sits beside the repository checkout (../shared), here and in CI.

@@ -21,6 +21,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from store.config import StoreSettings
+from store.errors import StoreError, StoreMismatchError
 from store.models import Link, Paper
 
 _REQUIRED = frozenset(Paper.model_fields)
@@ -31,14 +32,6 @@ _DIM_KEY = "paperbrief_dim"
 # Chroma refuses batches above its max batch size and SQLite binds every id as a variable,
 # so reads and writes go in chunks of this many ids.
 _CHUNK = 1000
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used (server unreachable, corrupt record)."""
-
-
-class StoreMismatchError(StoreError):
-    """The collection was built with another embedding model or dimension."""
 
 
 def date_key(day: date) -> int:

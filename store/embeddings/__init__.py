@@ -12,10 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from store.config import EmbeddingSettings, RetrySettings
-
-
-class EmbeddingError(RuntimeError):
-    """The embedding model cannot run: missing model package, unreachable or failing endpoint."""
+from store.errors import EmbeddingError as EmbeddingError  # raised by the embedders; re-exported
 
 
 @runtime_checkable

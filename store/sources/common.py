@@ -14,19 +14,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from store.errors import RecordError as RecordError  # re-exported for the parsers
+from store.errors import SourceError as SourceError  # re-exported for the parsers
 from store.models import Link, LinkKind, Paper, Rejection
-
-
-class SourceError(Exception):
-    """The whole source is unusable: missing or unreadable file, HTTP failure, unknown format.
-
-    The message always names the path or URL. A single bad record is a `Rejection` instead.
-    """
-
-
-class RecordError(ValueError):
-    """One record is unusable; the parser turns it into a `Rejection` at the record's location."""
-
 
 # Characters that end a URL inside prose: white space, brackets and quotes, and the `{` that
 # LaTeX `\href{url}{text}` leaves behind in arXiv abstracts.

@@ -10,7 +10,7 @@ import pytest
 
 from agent.api import PaperBrief
 from agent.compose import NOT_COVERED, OFFLINE_LABEL
-from agent.nodes import UnknownPapersError
+from agent.errors import UnknownPapersError
 from agent.results import Answer, WrittenResult
 from agent.settings import Settings
 from agent.text import numbers_in, split_sentences

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from agent.api import PaperBrief
+from agent.errors import UnsupportedTakeawayError
 from agent.llm import LLMError, OpenAIChat
-from agent.nodes import UnsupportedTakeawayError
 from agent.results import Answer
 from agent.settings import Settings
 from agent.text import numbers_in

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.graph import AgentGraph, build_graph, graph
+from agent.graph import AgentGraph, build_graph
 from agent.nodes import AgentDeps
+from agent.studio import graph
 
 SNAPSHOT = Path(__file__).with_name("graph_topology.json")
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def test_graph_topology_matches_snapshot() -> None:
 def test_module_graph_for_langgraph_json_has_the_same_topology() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text(encoding="utf-8"))
     path, _, attribute = config["graphs"]["paperbrief"].partition(":")
-    assert (ROOT / path).resolve() == (ROOT / "agent" / "graph.py").resolve()
+    assert (ROOT / path).resolve() == (ROOT / "agent" / "studio.py").resolve()
     assert attribute == "graph"
     assert topology(graph) == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
@@ -54,7 +55,7 @@ def test_importing_the_module_graph_opens_no_store(tmp_path: Path) -> None:
     data_dir = tmp_path / "never-created"
     env = {**os.environ, "PAPERBRIEF_DATA_DIR": str(data_dir)}
     subprocess.run(
-        [sys.executable, "-c", "import agent.graph as g; assert g.graph.get_graph().nodes"],
+        [sys.executable, "-c", "import agent.studio as g; assert g.graph.get_graph().nodes"],
         check=True,
         cwd=tmp_path,
         env=env,

@@ -1,24 +1,27 @@
-"""The offline extractive writer (agent/offline.py) on the real sample corpus."""
+"""The extractive writer (agent/writers/extractive/) on the real sample corpus."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.offline import (
+from agent.state import Draft, Evidence
+from agent.text import TermStats, numbers_in, split_sentences
+from agent.writers.extractive import (
+    ExtractiveWriter,
+    WordWeights,
     classify_sentence,
-    extract_evidence,
-    is_extract_of,
     needs_training,
     shorten,
     strip_lead_in,
     tldr,
-    write_answer,
-    write_comparison,
 )
-from agent.state import Evidence
-from agent.text import TermStats, numbers_in, split_sentences
+from agent.writers.extractive.answer import write_answer as write_answer_with
+from agent.writers.extractive.comparison import write_comparison
+from agent.writers.extractive.matching import extract_evidence
+from agent.writers.extractive.weights import Weighting, bundled_word_weights
 from store.models import Paper
 from store.sources import load_source, sample_corpus_path
+from tests.support.extracts import is_extract_of
 
 SPEED_UP = "How do recent methods speed up diffusion language models?"
 OUT_OF_CORPUS = "What is the best sourdough hydration?"
@@ -54,8 +57,14 @@ def diffusion_papers(sample_papers: list[Paper]) -> list[Paper]:
     return [titled(sample_papers, p) for p in prefixes]
 
 
-def evidence_for(question: str, papers: list[Paper], stats: TermStats | None) -> list[Evidence]:
-    return [extract_evidence(question, p, stats=stats) for p in papers]
+def evidence_for(question: str, papers: list[Paper], stats: Weighting | None) -> list[Evidence]:
+    """Evidence weighted by `stats`, or by the bundled word weights as the writer does."""
+    weights = stats if stats is not None else bundled_word_weights()
+    return [extract_evidence(question, p, weights) for p in papers]
+
+
+def write_answer(question: str, evidence: list[Evidence], papers: dict[str, Paper]) -> Draft:
+    return write_answer_with(question, evidence, papers, bundled_word_weights())
 
 
 def assert_extractive(text: str, paper: Paper) -> None:
@@ -114,7 +123,7 @@ def test_shorten_cuts_asides_but_never_a_number() -> None:
 def test_evidence_for_the_speed_up_question_quotes_the_speed_up(
     prophet: Paper, corpus_stats: TermStats
 ) -> None:
-    evidence = extract_evidence(SPEED_UP, prophet, stats=corpus_stats)
+    evidence = extract_evidence(SPEED_UP, prophet, corpus_stats)
     assert evidence.bears_on_question
     texts = [s.text for s in evidence.sentences]
     assert any("3.4x" in t for t in texts) or any("fast decoding paradigm" in t for t in texts)
@@ -123,8 +132,9 @@ def test_evidence_for_the_speed_up_question_quotes_the_speed_up(
 
 
 def test_evidence_without_corpus_statistics_still_finds_the_speed_up(prophet: Paper) -> None:
-    # The agent graph calls extract_evidence(question, paper) with no statistics.
-    evidence = extract_evidence(SPEED_UP, prophet)
+    # The agent's writer weighs words by the bundled table, not by the store's statistics.
+    evidence, usage = ExtractiveWriter().extract_evidence(SPEED_UP, prophet)
+    assert usage.llm_calls == 0
     assert evidence.bears_on_question
     assert any("Prophet" in s.text for s in evidence.sentences)
 
@@ -135,16 +145,20 @@ def test_long_questions_find_every_paper_that_bears_on_them(sample_papers: list[
         "and inference?"
     )
     for prefix in ("T3:", "TokenWeave:", "CO2:"):
-        assert extract_evidence(question, titled(sample_papers, prefix)).bears_on_question, prefix
+        assert evidence_for(question, [titled(sample_papers, prefix)], None)[0].bears_on_question, (
+            prefix
+        )
     for prefix in ("Molecular Graph Generation", "Diffusion Language Models Know the Answer"):
-        assert not extract_evidence(question, titled(sample_papers, prefix)).bears_on_question
+        assert not evidence_for(question, [titled(sample_papers, prefix)], None)[
+            0
+        ].bears_on_question
 
 
 def test_unrelated_papers_do_not_bear_on_the_question(
     sample_papers: list[Paper], corpus_stats: TermStats
 ) -> None:
     unrelated = titled(sample_papers, "A Retrieve-and-Read Framework for Knowledge Graph")
-    assert not extract_evidence(SPEED_UP, unrelated, stats=corpus_stats).bears_on_question
+    assert not extract_evidence(SPEED_UP, unrelated, corpus_stats).bears_on_question
     assert not any(e.bears_on_question for e in evidence_for(OUT_OF_CORPUS, sample_papers, None))
 
 
@@ -258,3 +272,11 @@ def test_tldr_drops_the_framing_and_keeps_the_claim(sample_papers: list[Paper]) 
         len(s.split()) for p in sample_papers for s in split_sentences(p.abstract)
     ) / sum(len(split_sentences(p.abstract)) for p in sample_papers)
     assert mean_words < mean_sentence + 10
+
+
+def test_bundled_word_weights_are_the_sample_pages(sample_papers: list[Paper]) -> None:
+    # The table is data generated from the bundled page: regenerate it with
+    # `python -m agent.writers.extractive.weights` when the page or the tokenizer changes.
+    fresh = WordWeights.from_texts(f"{p.title}. {p.abstract}" for p in sample_papers)
+    assert bundled_word_weights() == fresh
+    assert fresh.weight("sourdough") == max(fresh.idf.values())
