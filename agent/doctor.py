@@ -34,7 +34,7 @@ from agent.llm import (
 )
 from agent.prompts import render
 from agent.settings import LLMSettings, Settings
-from agent.state import RouteDecision
+from agent.writers.llm.schemas import RouteDecision
 from store.config import EmbeddingSettings, RetrySettings
 from store.embeddings import Embedder, make_embedder
 
