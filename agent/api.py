@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import BaseModel
 
 from agent.errors import PaperNotFoundError
-from agent.results import Answer, Briefing, Comparison, Mode, Recommendation
+from agent.results import Answer, Briefing, Comparison, Mode, Recommendation, Usage
 from agent.settings import Settings, load_settings
 from agent.writers import Writer
 from store.chroma import PaperStore
@@ -143,6 +143,13 @@ class PaperBrief:
     def mode(self) -> Mode:
         """`"llm"` or `"offline"`: the writer results are written with (see `writer`)."""
         return self.writer.mode
+
+    def llm_usage(self) -> Usage | None:
+        """What the LLM client has spent since this object was made (calls, retries, repairs,
+        tokens, cost), failed calls included; None offline or for an LLM that does not count."""
+        llm = self.llm if self.llm is not None else self._settings_llm
+        total = getattr(llm, "usage_total", None)
+        return total if isinstance(total, Usage) else None
 
     def __enter__(self) -> PaperBrief:
         return self
@@ -417,6 +424,24 @@ class PaperBrief:
             request if request is not None else request_of(result),
             result,
             self.settings,
+        )
+
+    def save_failed_run(
+        self,
+        error: BaseException,
+        directory: str | Path,
+        kind: str,
+        request: dict[str, Any],
+        usage: Usage | None = None,
+    ) -> Path:
+        """Save a failed run (request, error, usage spent before it failed, settings with
+        secrets masked) to a new folder under `directory`; returns the folder. `usage`
+        defaults to the error's own (an `LLMError` carries it), else `llm_usage()`."""
+        from agent.artifacts import save_failed_run
+
+        spent = usage or getattr(error, "usage", None) or self.llm_usage()
+        return save_failed_run(
+            Path(directory).expanduser(), kind, request, error, spent, self.settings
         )
 
 

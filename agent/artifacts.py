@@ -10,6 +10,10 @@
   `**********`);
 - `usage.json`: LLM calls, cached calls, tokens and the cost estimate.
 
+A run that failed (`save_failed_run`) gets the same folder, with `error.json` (the error's type
+and message, and for an LLM failure its endpoint, status, attempts and seconds) in place of the
+result, and `usage.json` holding what was spent before it failed.
+
 Evals and people read these folders; nothing in paperbrief reads them back.
 """
 
@@ -108,5 +112,30 @@ def save_run(
     _write_json(folder / "settings.json", settings.model_dump(mode="json"))
     usage = getattr(result, "usage", None)
     if isinstance(usage, BaseModel):
+        _write_json(folder / "usage.json", usage.model_dump(mode="json"))
+    return folder
+
+
+def save_failed_run(
+    directory: Path,
+    kind: str,
+    request: dict[str, Any],
+    error: BaseException,
+    usage: BaseModel | None,
+    settings: Settings,
+) -> Path:
+    """Write a failed run's artifacts (request, error, usage spent, settings) to a new folder
+    under `directory` and return the folder."""
+    name = f"{utc_stamp()}-{slug(kind)}-failed-{slug(_slug_source(request))}"
+    folder = _new_folder(Path(directory), name)
+    _write_json(folder / "request.json", request)
+    details: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    for attribute in ("base_url", "model", "status", "attempts", "seconds"):
+        value = getattr(error, attribute, None)
+        if value is not None:
+            details[attribute] = value
+    _write_json(folder / "error.json", details)
+    _write_json(folder / "settings.json", settings.model_dump(mode="json"))
+    if usage is not None:
         _write_json(folder / "usage.json", usage.model_dump(mode="json"))
     return folder

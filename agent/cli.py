@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -52,8 +53,46 @@ def load_cli_settings(config: str | None) -> Settings:
 
 
 def open_brief(args: argparse.Namespace) -> PaperBrief:
-    """The `PaperBrief` the global options describe."""
-    return PaperBrief(data_dir=args.data_dir, settings=load_cli_settings(args.config))
+    """The `PaperBrief` the global options describe (kept on `args`, so that `main` can report
+    what its LLM spent, and save a failed run)."""
+    brief = PaperBrief(data_dir=args.data_dir, settings=load_cli_settings(args.config))
+    args.opened_brief = brief
+    return brief
+
+
+def begin_run(args: argparse.Namespace, kind: str, request: dict[str, Any]) -> None:
+    """Note what a run asks, so that with `--save-run` a failure is recorded too."""
+    args.run = (kind, request)
+
+
+def save_failed_run(args: argparse.Namespace, error: BaseException) -> None:
+    brief: PaperBrief | None = getattr(args, "opened_brief", None)
+    run = getattr(args, "run", None)
+    if not getattr(args, "save_run", None) or brief is None or run is None:
+        return
+    kind, request = run
+    folder = brief.save_failed_run(error, args.save_run, kind=kind, request=request)
+    print(f"failed run saved: {folder}", file=sys.stderr)
+
+
+def report_llm_usage(args: argparse.Namespace) -> None:
+    """In LLM mode, what the command's LLM calls cost, on stderr (failed calls included)."""
+    brief: PaperBrief | None = getattr(args, "opened_brief", None)
+    usage = brief.llm_usage() if brief is not None else None
+    if usage is None or not (usage.llm_calls or usage.cached_calls):
+        return
+    parts = [
+        f"{usage.llm_calls} call(s)"
+        + (f" (+{usage.cached_calls} from cache)" if usage.cached_calls else ""),
+        f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens",
+    ]
+    if usage.retries:
+        parts.append(f"{usage.retries} retr{'y' if usage.retries == 1 else 'ies'}")
+    if usage.repairs:
+        parts.append(f"{usage.repairs} repair(s)")
+    if usage.cost_usd is not None:
+        parts.append(f"~${usage.cost_usd:.4f}")
+    print(f"LLM: {', '.join(parts)}", file=sys.stderr)
 
 
 def save_run(
@@ -315,13 +354,14 @@ def run_brief(args: argparse.Namespace) -> int:
 
     start, end = resolve_period(args.week, as_date(args.since), as_date(args.until))
     brief = open_brief(args)
+    request = {"start": start.isoformat(), "end": end.isoformat(), "interests": args.interest}
+    begin_run(args, "brief", request)
     fetched = []
     if args.fetch:
         report = fetch_period(brief, start, end)
         print(report.summary(), file=sys.stderr)
         fetched = report.papers
     briefing = build_briefing(brief, start, end, args.interest, include=fetched)
-    request = {"start": start.isoformat(), "end": end.isoformat(), "interests": args.interest}
     save_run(args, brief, "brief", request, briefing)
     if args.out:
         for path in write_briefing(briefing, Path(args.out)):
@@ -365,6 +405,7 @@ def register_ask(subparsers: Any) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     brief = open_brief(args)
+    begin_run(args, "ask", {"question": args.question, "thread_id": args.thread})
     answer = brief.ask(args.question, thread_id=args.thread)
     if args.json:
         print(answer.model_dump_json(indent=2))
@@ -428,18 +469,29 @@ def run_chat(args: argparse.Namespace) -> int:
             print(f"unknown command {question}; {CHAT_HELP}")
             continue
         streamed = False
-        for event in brief.ask_stream(question, thread_id=thread):
-            kind = event["event"]
-            if kind == "token":
-                print(event["text"], end="", flush=True)
-                streamed = True
-            elif kind == "sentence" and not streamed:
-                print(event["text"], end=" ", flush=True)
-            elif kind == "answer":
-                last = event["answer"]
-        print()
-        if last is None:
+        answered: Answer | None = None
+        try:
+            for event in brief.ask_stream(question, thread_id=thread):
+                kind = event["event"]
+                if kind == "token":
+                    print(event["text"], end="", flush=True)
+                    streamed = True
+                elif kind == "sentence" and not streamed:
+                    print(event["text"], end=" ", flush=True)
+                elif kind == "answer":
+                    answered = event["answer"]
+        except CHAT_ERRORS as exc:
+            # One failed answer (a slow or stopped server, a reply that ran on) does not end
+            # the session: the thread and its earlier turns are kept for the next question.
+            print()
+            print(f"paperbrief: error: {exc}", file=sys.stderr)
+            kept = f"thread {thread} is kept" if thread else "nothing was lost"
+            print(f"(no answer; {kept}: ask again, or /new)", file=sys.stderr)
             continue
+        print()
+        if answered is None:
+            continue
+        last = answered
         if streamed and last.abstained:
             # The model's streamed "NOT COVERED" (or text the verifier removed in full).
             print(NOT_COVERED)
@@ -472,6 +524,7 @@ def run_compare(args: argparse.Namespace) -> int:
         print("paperbrief: error: give a topic or --papers ID ...", file=sys.stderr)
         return 2
     brief = open_brief(args)
+    begin_run(args, "compare", {"query": args.query, "paper_ids": args.papers})
     comparison = brief.compare(args.query, paper_ids=args.papers)
     if args.json:
         print(comparison.model_dump_json(indent=2))
@@ -611,6 +664,10 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# What a chat session survives: the question failed, the session did not.
+CHAT_ERRORS: tuple[type[Exception], ...] = (LLMError, UnknownPapersError, PaperNotFoundError)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperbrief",
@@ -628,10 +685,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML config file (default: PAPERBRIEF_CONFIG or ./paperbrief.toml)",
     )
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log on stderr what the LLM layer does: structured mode and max_tokens of each "
+        "call, retries, repairs, usage per call",
+    )
+    parser.add_argument(
         "--save-run",
         metavar="DIR",
         help="ask, compare, brief: save the run's artifacts (request, result, retrieved papers, "
-        "settings, usage) in a new folder under DIR",
+        "settings, usage) in a new folder under DIR; a failed run too (request, error, usage "
+        "spent)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTRARS:
@@ -641,14 +706,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        configure_verbose_logging()
     try:
         return int(args.handler(args))
     except USER_ERRORS as exc:
         print(f"paperbrief: error: {exc}", file=sys.stderr)
+        save_failed_run(args, exc)
         return 1
     except KeyboardInterrupt:
         print("paperbrief: interrupted; papers already written are kept", file=sys.stderr)
         return 130
+    finally:
+        report_llm_usage(args)
+
+
+def configure_verbose_logging() -> None:
+    """`-v`: paperbrief's own INFO logs (the LLM layer, the retry policy) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("paperbrief: %(name)s: %(message)s"))
+    for name in ("agent", "store"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from agent.api import PaperBrief
 from agent.cli import main
 from tests.support.agent_responder import AgentResponder, PaperBlock
-from tests.support.openai_server import OpenAIServer
+from tests.support.openai_server import OpenAIServer, Status
 
 PROPHET = "Diffusion Language Models Know the Answer Before Decoding"
 SPEED_UP = "How do recent methods speed up diffusion language models?"
@@ -139,3 +140,59 @@ def test_chat_in_llm_mode_streams_the_models_tokens(
     assert any(r.body.get("stream") for r in openai_server.chat_requests)
     assert "(offline extractive summary)" not in out
     assert out.count("[1] ") >= 2  # the source list after the answer, then /sources
+
+
+def _llm_env(monkeypatch: pytest.MonkeyPatch, server: OpenAIServer) -> None:
+    for name, value in {
+        "MODE": "llm",
+        "BASE_URL": server.base_url,
+        "MODEL": "test-model",
+        "CACHE": "false",
+    }.items():
+        monkeypatch.setenv(f"PAPERBRIEF_LLM__{name}", value)
+    monkeypatch.setenv("PAPERBRIEF_RETRY__MAX_RETRIES", "0")
+
+
+def test_chat_survives_an_llm_error_and_answers_the_next_question(
+    run: Run, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer
+) -> None:
+    _llm_env(monkeypatch, openai_server)
+    responder = AgentResponder(
+        keep=lambda paper: "Diffusion" in paper.title,
+        chat=lambda papers, prompt: f"From the model: {papers[0].first_sentence[:-1]} [1].",
+    )
+    failing = {"left": 1}
+
+    def first_fails(body: dict[str, object]) -> object:
+        if failing["left"]:
+            failing["left"] -= 1
+            return Status(503, "model is loading")
+        return responder(body)
+
+    openai_server.set_responder(first_fails)  # type: ignore[arg-type]
+    monkeypatch.setattr("sys.stdin", io.StringIO(SPEED_UP + "\n" + SPEED_UP + "\n"))
+    code, out, err = run("chat")
+
+    assert code == 0
+    assert "HTTP 503" in err and "ask again" in err
+    assert "From the model:" in out  # the second question got its answer
+    assert out.count("[1] ") >= 1  # and its sources
+    assert "LLM:" in err and "call(s)" in err  # what the session spent
+
+
+def test_a_failed_ask_is_recorded_with_save_run_and_its_usage_reported(
+    run: Run, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    _llm_env(monkeypatch, openai_server)
+    openai_server.set_responder(lambda body: Status(500, "upstream overloaded"))
+    code, _, err = run("--save-run", str(tmp_path), "-v", "ask", SPEED_UP)
+
+    assert code == 1 and "HTTP 500" in err
+    [folder] = list(tmp_path.iterdir())
+    assert "failed" in folder.name
+    error = json.loads((folder / "error.json").read_text())
+    assert error["type"] == "LLMError" and error["status"] == 500
+    assert json.loads((folder / "request.json").read_text())["question"] == SPEED_UP
+    assert json.loads((folder / "usage.json").read_text())["llm_calls"] >= 1
+    assert "LLM: 1 call(s)" in err
+    assert "as json_schema, max_tokens=" in err  # -v: the structured mode of each call

@@ -464,6 +464,80 @@ class OpenAIServer:
         }
 
 
+@dataclass
+class Runaway:
+    """A small model that does not know when to stop, around a responder giving the content.
+
+    As Gemma 3 270M did on llama.cpp: every text field the request's JSON schema leaves without
+    a `maxLength` runs on, repeating itself, until the server cuts the reply at `max_tokens`
+    (so the fields after it never come); a field with a `maxLength` is cut there, as
+    grammar-constrained decoding does; a plain chat reply runs on the same way.
+    """
+
+    inner: Responder
+    filler: str = " and the reason is"
+    repeats: int = 3000
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        reply = self.inner(body)
+        fmt = body.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
+        if isinstance(reply, Json) and isinstance(schema, dict):
+            value = reply.value.model_dump() if isinstance(reply.value, BaseModel) else reply.value
+            return Text(self._json(value, schema, schema))
+        if isinstance(reply, (str, Text)) and not fmt:
+            text = reply.content if isinstance(reply, Text) else reply
+            return Text(text.rstrip(".") + self.filler * self.repeats)
+        return reply
+
+    def _json(self, value: Any, node: dict[str, Any], root: dict[str, Any]) -> str:
+        node = _resolve(node, root)
+        if isinstance(value, str):
+            if "enum" in node or "const" in node:
+                return json.dumps(value)
+            if "maxLength" in node:
+                return json.dumps(value[: node["maxLength"]])
+            # Opened, never closed: the server cuts the reply inside this string.
+            return '"' + value.rstrip(".") + self.filler * self.repeats
+        if isinstance(value, list):
+            items = value[: node.get("maxItems", len(value))]
+            parts = []
+            for item in items:
+                part = self._json(item, node.get("items", {}), root)
+                parts.append(part)
+                if _runs_on(part):
+                    return "[" + ", ".join(parts)
+            return "[" + ", ".join(parts) + "]"
+        if isinstance(value, dict):
+            properties = node.get("properties", {})
+            parts = []
+            for key, item in value.items():
+                part = self._json(item, properties.get(key, {}), root)
+                parts.append(f"{json.dumps(key)}: {part}")
+                if _runs_on(part):
+                    return "{" + ", ".join(parts)
+            return "{" + ", ".join(parts) + "}"
+        return json.dumps(value)
+
+
+def _runs_on(part: str) -> bool:
+    return not part.endswith(('"', "]", "}")) and len(part) > 1000
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(10):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            node = root.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
+            continue
+        options = node.get("anyOf")
+        if options:
+            node = next((o for o in options if o.get("type") != "null"), options[0])
+            continue
+        break
+    return node
+
+
 def _cut_at_max_tokens(
     body: dict[str, Any], deltas: list[str], reply: Reply
 ) -> tuple[list[str], str]:
