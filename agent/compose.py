@@ -3,12 +3,19 @@
 Owns the citation numbering (sources are numbered in order of first citation, `[n]` in the text
 points at entry n of the source list), the offline label, and the `Answer` / `Comparison`
 objects the API returns. It never decides what is true: it renders what the verifier kept.
+
+Everything written here from paper text or from the LLM (titles, sentences, table cells, reasons,
+removed sentences, the user's query) goes through `agent.markup.escape_markdown`, and links
+through `agent.markup.safe_url`: the only Markdown in a result is what this module writes. Table
+cells and reasons also lose bracketed numbers (`strip_citation_marks`): the only citation marks
+are the `[n]` this module adds for sources it lists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from agent.markup import escape_markdown, safe_url, unescape_markdown
 from agent.results import (
     Answer,
     Comparison,
@@ -21,6 +28,7 @@ from agent.results import (
 )
 from agent.state import ComparisonDraft, Draft
 from agent.text import split_sentences
+from agent.verify import strip_citation_marks
 from store.models import Paper
 
 OFFLINE_LABEL = (
@@ -67,7 +75,9 @@ def sources_markdown(sources: Sequence[Source]) -> str:
         return ""
     lines = ["**Sources**", ""]
     for source in sources:
-        title = f"[{source.title}]({source.url})" if source.url else source.title
+        url = safe_url(source.url)
+        title = escape_markdown(source.title)
+        title = f"[{title}]({url})" if url else title
         date = f", {source.published.isoformat()}" if source.published else ""
         lines.append(f"[{source.n}] {title}{date} (`{source.paper_id}`)  ")
     return "\n".join(lines)
@@ -77,7 +87,7 @@ def removed_markdown(removed: Sequence[RemovedSentence]) -> str:
     if not removed:
         return ""
     lines = [f"<details><summary>Removed by verification ({len(removed)})</summary>", ""]
-    lines += [f"- {r.sentence} — {r.reason}" for r in removed]
+    lines += [f"- {escape_markdown(r.sentence)} — {escape_markdown(r.reason)}" for r in removed]
     lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -109,7 +119,7 @@ def answer_result(
     cited = [c for s in draft.sentences for c in s.cites]
     sources = number_sources(cited, retrieved)
     numbers = {s.paper_id: s.n for s in sources}
-    prose = " ".join(cite(s.text, s.cites, numbers) for s in draft.sentences)
+    prose = " ".join(cite(escape_markdown(s.text), s.cites, numbers) for s in draft.sentences)
     return Answer(
         question=question,
         markdown=_join(label, prose, sources_markdown(sources), removed_markdown(removed)),
@@ -123,9 +133,14 @@ def answer_result(
 
 
 def _cell(text: str | None) -> str:
-    if not text:
-        return "—"
-    return " ".join(text.split()).replace("|", "\\|")
+    """A table cell from paper text: one line, no bracketed numbers, escaped (`|` included)."""
+    cell = escape_markdown(strip_citation_marks(text)) if text else ""
+    return cell or "—"
+
+
+def _claim(text: str) -> str:
+    """A point, reason or sentence in the text: escaped, without bracketed numbers."""
+    return escape_markdown(strip_citation_marks(text))
 
 
 def _training(row: ComparisonRow) -> str:
@@ -144,7 +159,7 @@ def comparison_result(
 ) -> Comparison:
     """The `Comparison` for a verified comparison draft: table, shared, differences, read-first."""
     label = OFFLINE_LABEL if mode == "offline" else ""
-    heading = f"## Comparison: {query}" if query else "## Comparison"
+    heading = f"## Comparison: {escape_markdown(query)}" if query else "## Comparison"
     if not draft.rows:
         return Comparison(
             query=query,
@@ -165,21 +180,27 @@ def comparison_result(
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in draft.rows:
-        code = f"[code]({row.code})" if row.code else "—"
+        code_url = safe_url(row.code)
+        code = f"[code]({code_url})" if code_url else "—"
         table.append(
             f"| [{numbers[row.paper_id]}] | {_cell(row.title)} | {_cell(row.problem)} | "
             f"{_cell(row.approach)} | {_cell(row.key_result)} | {_training(row)} | {code} |"
         )
     parts = [heading, label, "\n".join(table)]
     if draft.shared:
-        parts.append("**What they share**\n\n" + "\n".join(f"- {s}" for s in draft.shared))
+        shared = [f"- {point}" for s in draft.shared if (point := _claim(s))]
+        parts.append("**What they share**\n\n" + "\n".join(shared))
     if draft.differences:
-        parts.append("**Where they differ**\n\n" + "\n".join(f"- {d}" for d in draft.differences))
+        differences = [f"- {point}" for d in draft.differences if (point := _claim(d))]
+        parts.append("**Where they differ**\n\n" + "\n".join(differences))
     if draft.sentences:
-        parts.append(" ".join(cite(s.text, s.cites, numbers) for s in draft.sentences))
+        parts.append(
+            " ".join(cite(escape_markdown(s.text), s.cites, numbers) for s in draft.sentences)
+        )
     if draft.read_first and draft.read_first in numbers:
-        title = next(s.title for s in sources if s.paper_id == draft.read_first)
-        reason = f" {draft.read_first_reason}" if draft.read_first_reason else ""
+        title = escape_markdown(next(s.title for s in sources if s.paper_id == draft.read_first))
+        why = _claim(draft.read_first_reason or "")
+        reason = f" {why}" if why else ""
         parts.append(f"**Read first:** [{numbers[draft.read_first]}] {title}.{reason}")
     parts += [sources_markdown(sources), removed_markdown(removed)]
     return Comparison(
@@ -230,7 +251,8 @@ def answer_from_recommendations(
     sources = number_sources([p.id for p in papers], papers)
     lines = ["Papers to read, best match first:", ""]
     for n, rec in enumerate(recommendations, start=1):
-        lines.append(f"{n}. **{rec.paper.title}** [{n}] — {rec.reason}")
+        title = escape_markdown(rec.paper.title)
+        lines.append(f"{n}. **{title}** [{n}] — {_claim(rec.reason)}")
     return Answer(
         question=question,
         markdown=_join("\n".join(lines), sources_markdown(sources)),
@@ -258,5 +280,6 @@ def answer_sentences(answer: Answer) -> list[str]:
 
 
 def prose_of(answer: Answer) -> str:
-    """The answer text a follow-up question sees as conversation history."""
-    return " ".join(answer_sentences(answer))
+    """The answer text a follow-up question sees as conversation history (as text, without the
+    Markdown escapes)."""
+    return unescape_markdown(" ".join(answer_sentences(answer)))

@@ -34,12 +34,13 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
+
+from store.models import http_url
 
 # Control characters (NUL, escape sequences, the C1 block) are never part of paper text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -50,9 +51,6 @@ _ENTITY = re.compile(r"&(?=#?\w+;)")
 # Block constructs recognised only at the start of a line: headings, quotes, list items,
 # setext underlines, thematic breaks, numbered items.
 _BLOCK_START = re.compile(r"^(\s*)([#+\-=](?=[\s#+\-=]|$)|\d{1,9}[.)](?=\s|$))")
-# In a URL: whitespace, quotes, angle brackets, backslash and control characters are never
-# legitimate, and each could end an attribute or a Markdown link.
-_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\`\x00-\x1f\x7f]")
 
 
 def one_line(text: str) -> str:
@@ -85,19 +83,8 @@ def unescape_markdown(text: str) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """`url` when it is an absolute http(s) URL with a host and nothing that could break out of
-    an attribute or a Markdown link; otherwise None."""
-    if not url or len(url) > 2048 or _URL_FORBIDDEN.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    if "(" in url or ")" in url:
-        # A parenthesis would end a Markdown link early; percent-encoded it stays one link.
-        return url.replace("(", "%28").replace(")", "%29")
-    return url
+    an attribute or a Markdown link; otherwise None (`store.models.http_url`, the one check)."""
+    return http_url(url)
 
 
 # --- Markdown -> HTML --------------------------------------------------------------------------

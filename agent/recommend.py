@@ -32,6 +32,7 @@ import numpy as np
 from agent.errors import UnknownLikedPapersError
 from agent.results import Recommendation
 from agent.settings import RecommendSettings
+from agent.verify import strip_citation_marks
 from agent.writers.extractive import main_point, shorten
 from store.chroma import PaperStore
 from store.embeddings import Embedder
@@ -234,7 +235,9 @@ def reason_for(
                 when += ", among the newest papers"
         facts.append(when)
     tail = f" ({'; '.join(facts)})" if facts else ""
-    return f"{opening}: {_contribution_phrase(paper, interest)}{tail}."
+    # A bracketed number copied from the abstract ("see [999]") is no citation of ours.
+    contribution = strip_citation_marks(_contribution_phrase(paper, interest))
+    return f"{opening}: {contribution}{tail}."
 
 
 _REQUEST = re.compile(

@@ -140,7 +140,9 @@ def verify_comparison(
             continue
         fixed = row.model_copy()
         for name in ("problem", "approach", "key_result"):
-            value = getattr(fixed, name)
+            # A bracketed number copied from an abstract ("proves P=NP [999]") is no citation.
+            value = strip_citation_marks(getattr(fixed, name))
+            setattr(fixed, name, value)
             bad = unsupported_numbers(value, [row.paper_id], papers)
             if bad:
                 removed.append(
@@ -177,6 +179,7 @@ def verify_comparison(
             )
         )
         read_first, reason = None, None
+    reason = strip_citation_marks(reason) if reason else reason
     if reason and unsupported_numbers(reason, [read_first] if read_first else [], papers):
         removed.append(
             RemovedSentence(

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from datetime import date
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -22,6 +23,37 @@ _SPACE = re.compile(r"\s+")
 _LATEX_PERCENT = re.compile(r"\\%")
 _LOST_TIMES = re.compile(r"(?<=\d)(?:\\times|times)(?=\W|$)")
 _ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$|^([a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+
+
+# The largest title and abstract a source may bring in. Real abstracts stay under 2,000
+# characters (arXiv's own limit is 1,920); these bounds keep every later step (embedding, BM25,
+# sentence ranking, rendering) fast on hostile input, and a longer record is rejected by name.
+MAX_TITLE_CHARS = 1_000
+MAX_ABSTRACT_CHARS = 20_000
+
+# In a URL: whitespace, quotes, angle brackets, backslash, backtick and control characters are
+# never legitimate, and each could end an HTML attribute or a Markdown link.
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\`\x00-\x1f\x7f]")
+MAX_URL_CHARS = 2048
+
+
+def http_url(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) URL with a host and nothing that could break out of
+    an HTML attribute or a Markdown link (parentheses percent-encoded); otherwise None.
+
+    The one link check: sources keep only links that pass it, and every renderer checks again
+    (`agent.markup.safe_url`), since a store may hold links from before the check.
+    """
+    if not url or len(url) > MAX_URL_CHARS or _URL_FORBIDDEN.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return url.replace("(", "%28").replace(")", "%29")
 
 
 def normalise_text(text: str) -> str:

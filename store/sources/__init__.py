@@ -141,14 +141,18 @@ def read_source_text(
     if not path.is_file():
         raise SourceError(f"{path_or_url}: not a file")
     try:
-        # utf-8-sig: spreadsheet exports often start with a byte order mark.
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{path_or_url}: not UTF-8 text (byte {exc.start}: {exc.reason})"
-        ) from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path_or_url}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte order mark.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"{path_or_url}:{line}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+            "save the file as UTF-8"
+        ) from exc
 
 
 def load_source(

@@ -16,11 +16,21 @@ from pydantic import ValidationError
 
 from store.errors import RecordError as RecordError  # re-exported for the parsers
 from store.errors import SourceError as SourceError  # re-exported for the parsers
-from store.models import Link, LinkKind, Paper, Rejection
+from store.models import (
+    MAX_ABSTRACT_CHARS,
+    MAX_TITLE_CHARS,
+    Link,
+    LinkKind,
+    Paper,
+    Rejection,
+    http_url,
+)
 
 # Characters that end a URL inside prose: white space, brackets and quotes, and the `{` that
 # LaTeX `\href{url}{text}` leaves behind in arXiv abstracts.
 _URL = re.compile(r"https?://[^\s<>()\[\]{}\"'`|\\]+", re.IGNORECASE)
+# C0 and C1 control characters other than tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TRAILING = ".,;:!?*'\""
 _CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org")
 # huggingface.co paths that are not repositories (models, datasets and spaces are).
@@ -36,7 +46,12 @@ def clean_url(raw: str) -> str:
 
 
 def link_for_url(url: str) -> Link | None:
-    """The kind of link a URL is: a code repository, or else a project page; None if unusable."""
+    """The kind of link a URL is: a code repository, or else a project page; None if unusable
+    (not a plain http(s) URL, see `store.models.http_url`)."""
+    checked = http_url(url)
+    if checked is None:
+        return None
+    url = checked
     match = re.match(r"https?://(?:www\.)?([^/:?#]+)(?::\d+)?(/[^?#]*)?", url, re.IGNORECASE)
     if not match:
         return None
@@ -116,7 +131,19 @@ def parse_count(value: Any, field: str) -> int | None:
 
 
 def build_paper(source: str, location: str, **fields: Any) -> Paper | Rejection:
-    """A `Paper` from parsed fields, or a `Rejection` at `location` saying which field is wrong."""
+    """A `Paper` from parsed fields, or a `Rejection` at `location` saying which field is wrong
+    (including a title or abstract over `MAX_TITLE_CHARS` / `MAX_ABSTRACT_CHARS`). Control
+    characters (NUL, terminal escapes) are dropped from both: they are never paper text."""
+    for name, limit in (("title", MAX_TITLE_CHARS), ("abstract", MAX_ABSTRACT_CHARS)):
+        value = fields.get(name)
+        if isinstance(value, str):
+            value = fields[name] = _CONTROL.sub("", value)
+        if isinstance(value, str) and len(value) > limit:
+            return Rejection(
+                source=source,
+                location=location,
+                reason=f"field {name!r}: {len(value):,} characters, over the limit of {limit:,}",
+            )
     try:
         return Paper(source=source, **fields)
     except ValidationError as exc:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from store.models import Link, Paper, Rejection, bare_arxiv_id, paper_id_for
+from store.models import Link, Paper, Rejection, bare_arxiv_id, http_url, paper_id_for
 from store.sources.common import (
     RecordError,
     build_paper,
@@ -86,9 +86,10 @@ def _urls(value: Any, field: str) -> list[str]:
         for url in _URL_SEPARATORS.split(item.strip()):
             if not url:
                 continue
-            if not url.startswith(("http://", "https://")):
-                raise RecordError(f"field {field!r}: not an http(s) URL: {url!r}")
-            urls.append(url)
+            checked = http_url(url)
+            if checked is None:
+                raise RecordError(f"field {field!r}: not a plain http(s) URL: {url[:200]!r}")
+            urls.append(checked)
     return urls
 
 

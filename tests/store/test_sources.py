@@ -426,7 +426,7 @@ def test_missing_file_and_unknown_format_name_the_source(tmp_path: Path) -> None
 def test_non_utf8_file_is_a_source_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("title,abstract\nCaf\xe9,Un r\xe9sum\xe9.\n".encode("latin-1"))
-    with pytest.raises(SourceError, match=r"latin1\.csv: not UTF-8 text"):
+    with pytest.raises(SourceError, match=r"latin1\.csv:2: not UTF-8 text"):
         load_source(str(path))
 
 
