@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from store.models import MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, Paper, Rejection, http_url
 from store.sources.common import SourceError
+from store.sources.csv import parse_csv
 from store.sources.hf_api import parse_hf_api
-from store.sources.tabular import parse_csv, parse_jsonl
+from store.sources.jsonl import parse_jsonl
 
 _HOSTILE = st.sampled_from(
     [
