@@ -26,6 +26,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The eval gate gets a store of its own: extra papers in $(DATA) would change what it measures.
 EVAL_DATA ?= $(OUT)/eval-store

@@ -6,6 +6,7 @@ Example: `pb = PaperBrief(data_dir="./paperbrief-data")`, then `pb.ingest_sample
 
 from agent.api import PaperBrief
 from agent.errors import (
+    BindError,
     EmbeddingError,
     LLMError,
     LLMInvalidReplyError,
@@ -41,6 +42,7 @@ from store.models import Hit, IngestReport, Paper, Rejection
 
 __all__ = [
     "Answer",
+    "BindError",
     "Briefing",
     "Comparison",
     "ComparisonRow",

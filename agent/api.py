@@ -8,9 +8,10 @@ and the module that does the work.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -18,22 +19,25 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import BaseModel
 
 from agent.errors import PaperNotFoundError
-from agent.results import Answer, Briefing, Comparison, Mode, Recommendation, Usage
+from agent.results import Answer, Briefing, Comparison, FetchReport, Mode, Recommendation, Usage
 from agent.settings import Settings, load_settings
 from agent.writers import Writer
 from store.chroma import PaperStore
 from store.embeddings import Embedder, make_embedder
 from store.ingest import ProgressCallback, VectorCache, ingest_items
-from store.models import Hit, IngestReport, Paper
+from store.models import Hit, IngestReport, Paper, Rejection
 from store.search import Searcher, SearchMode
 
 if TYPE_CHECKING:
+    from agent.briefing import BriefingDeps, Delivery
     from agent.doctor import DoctorReport
     from agent.graph import Agent
     from agent.llm import ChatLLM, OpenAIChat
     from agent.nodes import AgentDeps
 
 DateLike = date | str | None
+
+log = logging.getLogger(__name__)
 
 
 def as_date(value: DateLike, name: str = "date") -> date | None:
@@ -192,6 +196,14 @@ class PaperBrief:
             settings=self.settings.sources,
             retry=self.settings.retry,
         )
+        return self._ingest_items(items, source, progress)
+
+    def _ingest_items(
+        self,
+        items: Iterable[Paper | Rejection],
+        source: str,
+        progress: bool | ProgressCallback | None = None,
+    ) -> IngestReport:
         with _progress_for(progress, source) as callback:
             return ingest_items(
                 items,
@@ -202,6 +214,47 @@ class PaperBrief:
                 batch_size=self.settings.embedding.batch_size * 4,
                 progress=callback,
             )
+
+    def fetch(
+        self,
+        source: str | None = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        *,
+        today: DateLike = None,
+    ) -> FetchReport:
+        """Ingest the papers a listing announced over [since, until]; what `brief --fetch` runs.
+
+        `source` is a listing spec (`store.sources.LISTING_SPECS`): `daily-papers` (the default:
+        the Hugging Face Daily Papers API, one request a day, days after `today` skipped) or
+        `arxiv:CATEGORY` such as `arxiv:cs.CL` (the arXiv API's listing, paged politely). Every
+        paper listed comes back in the report, since a paper listed this week may carry an
+        earlier arXiv date and would otherwise miss this week's briefing (`briefing(include=)`).
+        """
+        from store.sources import fetch_period, parse_listing_spec
+
+        start, end = as_date(since, "since"), as_date(until, "until")
+        if start is None or end is None:
+            raise ValueError("fetching a listing needs a start and an end date")
+        listing = parse_listing_spec(source)
+        report = FetchReport(source=listing.spec, description=listing.description)
+        pages = fetch_period(
+            listing.spec,
+            start,
+            end,
+            self.settings.sources,
+            self.settings.retry,
+            today=as_date(today, "today"),
+        )
+        for page in pages:
+            ingested = self._ingest_items(page.records, page.source)
+            report.pages.append(page.label)
+            report.reports.append(ingested)
+            ids = ingested.added + ingested.updated + ingested.unchanged
+            report.papers.extend(self.store.get(ids) if ids else [])
+            for rejection in ingested.rejected:
+                log.warning("rejected: %s", rejection)
+        return report
 
     def ingest_sample(self, progress: bool | ProgressCallback | None = None) -> IngestReport:
         """Ingest the bundled Hugging Face Daily Papers page of 2025-11-06."""
@@ -385,21 +438,83 @@ class PaperBrief:
 
     # -- the weekly briefing ----------------------------------------------------------------------
 
+    def briefing_deps(self) -> BriefingDeps:
+        """What the briefing is built from: this object's settings, papers, stored vectors,
+        the agent's comparison, the recommender, the writer and the sent ledger."""
+        from agent.briefing import BriefingDeps
+        from agent.mail import SentLedger
+
+        def compare(paper_ids: list[str]) -> Comparison:
+            return self.compare(None, paper_ids)
+
+        def recommend(
+            interests: list[str], k: int, since: date, until: date
+        ) -> list[Recommendation]:
+            return self.recommend(interests, k=k, since=since, until=until)
+
+        _ = self.agent  # built once here, not raced for by the briefing's worker threads
+        return BriefingDeps(
+            settings=self.settings,
+            papers=self.papers,
+            vectors=self.store.vectors,
+            compare=compare,
+            recommend=recommend,
+            writer=self.writer,
+            ledger=SentLedger.in_data_dir(self.data_dir),
+        )
+
     def briefing(
-        self, start: DateLike, end: DateLike, interests: Sequence[str] | None = None
+        self,
+        start: DateLike,
+        end: DateLike,
+        interests: Sequence[str] | None = None,
+        *,
+        include: Iterable[Paper] = (),
     ) -> Briefing:
         """The briefing of the papers published in [start, end] (see `agent/briefing.py`).
 
         Themes of similar papers, each with a cited comparison and one-line takeaways; top picks
         for `interests` (default: `settings.recommend.interests`); the most upvoted papers; and
         papers an earlier sent briefing already carried, listed apart (changed ones marked).
+        `include` adds papers listed in the period whatever their date (`fetch(...).papers`).
         """
         from agent.briefing import build_briefing
 
         first, last = as_date(start, "start"), as_date(end, "end")
         if first is None or last is None:
             raise ValueError("a briefing needs a start and an end date")
-        return build_briefing(self, first, last, interests)
+        return build_briefing(self.briefing_deps(), first, last, interests, include=include)
+
+    def write_briefing(self, briefing: Briefing, out: str | Path) -> list[Path]:
+        """Write `out.md`, `out.html` and `out.txt` (a directory gets `briefing-<period>.*`
+        inside it); the paths written."""
+        from agent.briefing import write_briefing
+
+        return write_briefing(briefing, Path(out).expanduser())
+
+    def send_briefing(
+        self,
+        briefing: Briefing,
+        recipients: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        out: str | Path | None = None,
+    ) -> Delivery:
+        """Mail the briefing to `recipients` (default: `settings.email.recipients`).
+
+        Idempotent per period and recipient list: a briefing already sent to them is not sent
+        again unless `force`; a send is recorded in the sent ledger. `dry_run` writes the
+        message as an .eml file instead (next to `out`, else `./briefing-<period>.eml`).
+        """
+        from agent.briefing import deliver_briefing, eml_path
+        from agent.mail import SentLedger
+
+        eml = eml_path(Path(out) if out else None, briefing) if dry_run else None
+        ledger = SentLedger.in_data_dir(self.data_dir)
+        return deliver_briefing(
+            self.settings, ledger, briefing, recipients, force=force, dry_run=eml
+        )
 
     # -- run artifacts ----------------------------------------------------------------------------
 

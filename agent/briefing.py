@@ -2,13 +2,13 @@
 
 `build_briefing` is what `PaperBrief.briefing` runs:
 
-1. the period's papers from the store (plus any just fetched for it, see `fetch_period`);
+1. the period's papers from the store (plus any just fetched for it, see `PaperBrief.fetch`);
 2. the sent ledger (`agent.mail.SentLedger`) splits off the papers an earlier briefing already
    carried (listed compactly, never presented as new) and marks those whose abstract changed
    since as updated;
 3. the rest are clustered into themes on their stored embeddings (`agent.themes`), each named
    by its distinguishing terms and summarised by the agent's grounded, cited comparison
-   (`PaperBrief.compare(paper_ids=...)`), every paper with its one-line takeaway;
+   (`BriefingDeps.compare`), every paper with its one-line takeaway (`Writer.takeaway`);
 4. top picks ranked as `PaperBrief.recommend` ranks them, and the most upvoted papers;
 5. Markdown, mail-safe HTML and plain text (`agent.render`).
 
@@ -16,99 +16,67 @@ Per-paper work (takeaways) and per-theme work (comparisons) run on a thread pool
 `settings.llm.concurrency` workers; in LLM mode every call goes through the LLM's disk cache, so
 building the same period again makes no LLM calls.
 
-Periods: an ISO week (`2025-W21`), or any `since..until` range. The ledger keys a briefing by
-its period label, so rebuilding a week after sending it does not count its own papers as
-already sent, and sending is idempotent per period and recipient list.
+It receives what it uses (`BriefingDeps`: settings, paper listing, vectors, comparison,
+recommender, writer, ledger), never `PaperBrief`, so it sits below the API in the layers.
+
+Periods (`agent.periods`): an ISO week (`2025-W21`), or any `since..until` range. The ledger
+keys a briefing by its period label, so rebuilding a week after sending it does not count its
+own papers as already sent, and sending is idempotent per period and recipient list.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agent.errors import MailError, UnsupportedTakeawayError
 from agent.mail import SentLedger, build_message, send_message, sender_address
+from agent.periods import period_label
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
+from agent.settings import Settings
 from agent.themes import plan_themes, theme_name, week_terms
+from agent.writers import Writer
 from agent.writers.extractive import tldr
-from store.models import IngestReport, Paper
-
-if TYPE_CHECKING:
-    from agent.api import PaperBrief
+from store.models import Paper
 
 log = logging.getLogger(__name__)
 
 OTHER_PAPERS = "Other papers this week"
 
-_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-
-
-# --- periods ---------------------------------------------------------------------------------
-
-
-def iso_week_range(label: str) -> tuple[date, date]:
-    """`2025-W21` -> (Monday 2025-05-19, Sunday 2025-05-25)."""
-    match = _ISO_WEEK.match(label.strip())
-    if not match:
-        raise ValueError(f"{label!r} is not an ISO week (expected YYYY-Www, e.g. 2025-W21)")
-    year, week = int(match.group(1)), int(match.group(2))
-    try:
-        monday = date.fromisocalendar(year, week, 1)
-    except ValueError:
-        raise ValueError(f"{label!r}: {year} has no ISO week {week}") from None
-    return monday, monday + timedelta(days=6)
-
-
-def last_complete_week(today: date | None = None) -> tuple[date, date]:
-    """Monday..Sunday of the last ISO week that has ended before `today` (default: today)."""
-    today = today or date.today()
-    this_monday = today - timedelta(days=today.weekday())
-    return this_monday - timedelta(days=7), this_monday - timedelta(days=1)
-
-
-def period_label(start: date, end: date) -> str:
-    """`2025-W21` for an ISO week, else `2025-05-19..2025-05-25` (the ledger's key)."""
-    iso = start.isocalendar()
-    if iso.weekday == 1 and (end - start).days == 6:
-        return f"{iso.year}-W{iso.week:02d}"
-    return f"{start.isoformat()}..{end.isoformat()}"
-
-
-def resolve_period(
-    week: str | None = None, since: date | None = None, until: date | None = None
-) -> tuple[date, date]:
-    """The period a command names: an ISO week, a range, or the last complete ISO week."""
-    if week and (since or until):
-        raise ValueError("give either a week or --since/--until, not both")
-    if week:
-        return iso_week_range(week)
-    if since or until:
-        start = since or (until - timedelta(days=6) if until else None)
-        end = until or (since + timedelta(days=6) if since else None)
-        assert start is not None and end is not None
-        if end < start:
-            raise ValueError(f"the period ends ({end}) before it starts ({start})")
-        return start, end
-    return last_complete_week()
-
-
 # --- building --------------------------------------------------------------------------------
 
 
-def _takeaway(pb: PaperBrief, paper: Paper) -> tuple[str, Usage]:
+@dataclass(frozen=True)
+class BriefingDeps:
+    """What a briefing is built from, injected (`PaperBrief.briefing_deps()` builds these).
+
+    `papers(since, until)` lists stored papers published in the period; `vectors(ids)` their
+    stored embeddings; `compare(ids)` is the agent's cited comparison of those papers;
+    `recommend(interests, k, since, until)` ranks top picks; `writer` writes the takeaways and
+    names the mode; `ledger` remembers what was sent.
+    """
+
+    settings: Settings
+    papers: Callable[[date | None, date | None], list[Paper]]
+    vectors: Callable[[list[str]], np.ndarray]
+    compare: Callable[[list[str]], Comparison]
+    recommend: Callable[[list[str], int, date, date], list[Recommendation]]
+    writer: Writer
+    ledger: SentLedger
+
+
+def _takeaway(writer: Writer, paper: Paper) -> tuple[str, Usage]:
     """The paper's one-line takeaway; the extractive one when the LLM's kept stating numbers
     its abstract does not contain (one unsupported line must not cost the whole briefing)."""
     try:
-        return pb.writer.takeaway(paper)
+        return writer.takeaway(paper)
     except UnsupportedTakeawayError as exc:
         log.warning("%s; using the extractive takeaway instead", exc)
         return tldr(paper), Usage()
@@ -124,7 +92,7 @@ def _listing_summary(papers: Sequence[Paper], mode: Mode) -> Comparison:
 
 
 def build_briefing(
-    pb: PaperBrief,
+    deps: BriefingDeps,
     start: date,
     end: date,
     interests: Sequence[str] | None = None,
@@ -134,36 +102,32 @@ def build_briefing(
     """The briefing for papers published in [start, end], plus `include` (e.g. just fetched)."""
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
-    settings = pb.settings.briefing
+    settings = deps.settings.briefing
     label = period_label(start, end)
-    by_id = {paper.id: paper for paper in pb.papers(start, end)}
+    by_id = {paper.id: paper for paper in deps.papers(start, end)}
     for paper in include:
         by_id.setdefault(paper.id, paper)
     papers = sorted(by_id.values(), key=lambda p: p.id)
-    ledger = SentLedger.in_data_dir(pb.data_dir)
-    already_sent, updated = ledger.classify(papers, label)
+    already_sent, updated = deps.ledger.classify(papers, label)
     earlier = {paper_id: by_id[paper_id] for paper_id in already_sent}
     new = [paper for paper in papers if paper.id not in earlier]
 
-    mode = pb.mode
+    mode = deps.writer.mode
     usage = Usage()
     themes: list[Theme] = []
     if new:
-        vectors = pb.store.vectors([paper.id for paper in new])
+        vectors = deps.vectors([paper.id for paper in new])
         plan = plan_themes(
             vectors, settings.min_theme_similarity, settings.max_themes, settings.max_theme_size
         )
         groups = [[new[i] for i in cluster.members] for cluster in plan.themes]
         others = [new[i] for i in plan.other]
         terms = week_terms(new)
-        workers = max(1, pb.settings.llm.concurrency)
-        _ = pb.agent  # built once here, not raced for by the workers
+        workers = max(1, deps.settings.llm.concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
-            takeaway_jobs = {p.id: pool.submit(_takeaway, pb, p) for p in new}
+            takeaway_jobs = {p.id: pool.submit(_takeaway, deps.writer, p) for p in new}
             # A theme is small enough to compare whole (`max_theme_size`).
-            summary_jobs = [
-                pool.submit(pb.compare, None, [p.id for p in group]) for group in groups
-            ]
+            summary_jobs = [pool.submit(deps.compare, [p.id for p in group]) for group in groups]
             takeaways: dict[str, str] = {}
             for paper_id, takeaway_job in takeaway_jobs.items():
                 text, spent = takeaway_job.result()
@@ -197,7 +161,7 @@ def build_briefing(
         start=start,
         end=end,
         themes=themes,
-        picks=_picks(pb, start, end, interests, exclude=set(earlier), k=pick_count),
+        picks=_picks(deps, start, end, interests, exclude=set(earlier), k=pick_count),
         trending=_trending(papers, settings.trending),
         updated=updated,
         already_sent=already_sent,
@@ -221,7 +185,7 @@ def build_briefing(
 
 
 def _picks(
-    pb: PaperBrief,
+    deps: BriefingDeps,
     start: date,
     end: date,
     interests: Sequence[str] | None,
@@ -235,16 +199,16 @@ def _picks(
     """
     if k == 0:
         return []
-    wanted = [i for i in (interests or pb.settings.recommend.interests) if i.strip()]
+    wanted = [i for i in (interests or deps.settings.recommend.interests) if i.strip()]
     if wanted:
-        ranked = pb.recommend(wanted, k=k + len(exclude), since=start, until=end)
+        ranked = deps.recommend(wanted, k + len(exclude), start, end)
         return [rec for rec in ranked if rec.paper.id not in exclude][:k]
-    candidates = [p for p in pb.papers(start, end) if p.id not in exclude]
-    return popular_and_novel(pb, candidates, start, end, k)
+    candidates = [p for p in deps.papers(start, end) if p.id not in exclude]
+    return popular_and_novel(deps, candidates, start, end, k)
 
 
 def popular_and_novel(
-    pb: PaperBrief, papers: Sequence[Paper], start: date, end: date, k: int
+    deps: BriefingDeps, papers: Sequence[Paper], start: date, end: date, k: int
 ) -> list[Recommendation]:
     """The `k` papers with the best mean of popularity and novelty, each with its reason.
 
@@ -257,10 +221,10 @@ def popular_and_novel(
 
     if not papers:
         return []
-    vectors = pb.store.vectors([p.id for p in papers])
-    before = pb.papers(until=start - timedelta(days=1))
+    vectors = deps.vectors([p.id for p in papers])
+    before = deps.papers(None, start - timedelta(days=1))
     if before:
-        reference = pb.store.vectors([p.id for p in before])
+        reference = deps.vectors([p.id for p in before])
         closest = (vectors @ reference.T).max(axis=1)
         against = "earlier papers in the store"
     elif len(papers) > 1:
@@ -273,7 +237,7 @@ def popular_and_novel(
         against = "the other papers of the period"
     novelty = np.clip(1.0 - closest, 0.0, 1.0)
     popularity = popularity_scores(papers)
-    half_life = pb.settings.recommend.recency_half_life_days
+    half_life = deps.settings.recommend.recency_half_life_days
     scored = sorted(
         range(len(papers)),
         key=lambda i: (-(popularity[i] + float(novelty[i])) / 2, papers[i].id),
@@ -313,52 +277,6 @@ def _trending(papers: Sequence[Paper], k: int) -> list[Paper]:
     return voted[:k]
 
 
-# --- fetching --------------------------------------------------------------------------------
-
-
-@dataclass
-class FetchReport:
-    """What `fetch_period` ingested: one ingest report per day asked for."""
-
-    days: list[date] = field(default_factory=list)
-    reports: list[IngestReport] = field(default_factory=list)
-    papers: list[Paper] = field(default_factory=list)
-
-    def summary(self) -> str:
-        added = sum(len(r.added) for r in self.reports)
-        updated = sum(len(r.updated) for r in self.reports)
-        rejected = sum(len(r.rejected) for r in self.reports)
-        return (
-            f"fetched {len(self.days)} day(s) of Daily Papers: {len(self.papers)} papers "
-            f"({added} added, {updated} updated, {rejected} rejected)"
-        )
-
-
-def fetch_period(pb: PaperBrief, start: date, end: date, today: date | None = None) -> FetchReport:
-    """Ingest the Hugging Face Daily Papers of each day in [start, end] (one request a day).
-
-    Days after `today` are skipped (nothing is listed yet). The papers come back too, since a
-    paper listed this week may carry an earlier arXiv date and would otherwise miss the
-    briefing of the week it was listed in.
-    """
-    from store.sources import hf_daily_url
-
-    today = today or date.today()
-    report = FetchReport()
-    day = start
-    while day <= min(end, today):
-        url = hf_daily_url(pb.settings.sources.hf_base_url, day)
-        ingested = pb.ingest(url, fmt="hf-api")
-        report.days.append(day)
-        report.reports.append(ingested)
-        ids = ingested.added + ingested.updated + ingested.unchanged
-        report.papers.extend(pb.store.get(ids) if ids else [])
-        for rejection in ingested.rejected:
-            log.warning("rejected: %s", rejection)
-        day += timedelta(days=1)
-    return report
-
-
 # --- output ----------------------------------------------------------------------------------
 
 
@@ -376,6 +294,14 @@ def output_paths(out: Path, briefing: Briefing) -> dict[str, Path]:
     else:
         stem = out
     return {kind: stem.parent / f"{stem.name}.{kind}" for kind in ("md", "html", "txt")}
+
+
+def eml_path(out: Path | None, briefing: Briefing) -> Path:
+    """Where a dry run writes the message: next to `out` (`PATH.eml`), else
+    `./briefing-<period>.eml`."""
+    label = period_label(briefing.start, briefing.end)
+    base = out if out is not None else Path(f"briefing-{label}")
+    return output_paths(base, briefing)["md"].with_suffix(".eml")
 
 
 def write_briefing(briefing: Briefing, out: Path) -> list[Path]:
@@ -414,12 +340,13 @@ class Delivery:
         return f"sent the {self.period} briefing to {to}"
 
 
-def subject_for(pb: PaperBrief, briefing: Briefing) -> str:
-    return f"{pb.settings.briefing.title} — {week_title(briefing.start, briefing.end)}"
+def subject_for(title: str, briefing: Briefing) -> str:
+    return f"{title} — {week_title(briefing.start, briefing.end)}"
 
 
 def deliver_briefing(
-    pb: PaperBrief,
+    settings: Settings,
+    ledger: SentLedger,
     briefing: Briefing,
     recipients: Sequence[str] | None = None,
     *,
@@ -432,7 +359,7 @@ def deliver_briefing(
     not sent again unless `force`. A real send is recorded in the ledger, with the content hash
     of every paper it presented, so later briefings list them as already sent.
     """
-    email = pb.settings.email
+    email = settings.email
     to = [r.strip() for r in (recipients or email.recipients) if r.strip()]
     if not to:
         raise MailError(
@@ -441,11 +368,10 @@ def deliver_briefing(
         )
     label = period_label(briefing.start, briefing.end)
     delivery = Delivery(period=label, recipients=to)
-    ledger = SentLedger.in_data_dir(pb.data_dir)
     if dry_run is None and not force and ledger.was_sent(label, to):
         delivery.skipped = True
         return delivery
-    subject = subject_for(pb, briefing)
+    subject = subject_for(settings.briefing.title, briefing)
     message = build_message(subject, briefing.text, briefing.html, sender_address(email), to)
     delivery.message_id = str(message["Message-ID"])
     if dry_run is not None:

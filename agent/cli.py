@@ -21,15 +21,12 @@ from typing import Any
 from agent.api import PaperBrief, as_date
 from agent.compose import NOT_COVERED
 from agent.errors import (
+    USER_ERRORS,
     LLMError,
-    MailError,
     PaperNotFoundError,
-    SourceError,
-    StoreError,
     UnknownPapersError,
 )
 from agent.results import Answer
-from agent.serving import BindError
 from agent.settings import Settings, load_settings
 from store.models import Hit
 from store.sources import FORMATS
@@ -308,8 +305,12 @@ def register_brief(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--fetch",
-        action="store_true",
-        help="first ingest the period from the Hugging Face Daily Papers API (one request a day)",
+        nargs="?",
+        const="daily-papers",
+        metavar="SOURCE",
+        help="first ingest the period's listing: daily-papers (the default: the Hugging Face "
+        "Daily Papers API, one request a day) or arxiv:CATEGORY (e.g. arxiv:cs.CL, the arXiv "
+        "API's listing of that category, paged politely)",
     )
     parser.add_argument(
         "--out",
@@ -342,15 +343,7 @@ def register_brief(subparsers: Any) -> None:
 
 
 def run_brief(args: argparse.Namespace) -> int:
-    from agent.briefing import (
-        build_briefing,
-        deliver_briefing,
-        fetch_period,
-        output_paths,
-        period_label,
-        resolve_period,
-        write_briefing,
-    )
+    from agent.periods import resolve_period
 
     start, end = resolve_period(args.week, as_date(args.since), as_date(args.until))
     brief = open_brief(args)
@@ -358,23 +351,18 @@ def run_brief(args: argparse.Namespace) -> int:
     begin_run(args, "brief", request)
     fetched = []
     if args.fetch:
-        report = fetch_period(brief, start, end)
+        report = brief.fetch(args.fetch, start, end)
         print(report.summary(), file=sys.stderr)
         fetched = report.papers
-    briefing = build_briefing(brief, start, end, args.interest, include=fetched)
+    briefing = brief.briefing(start, end, args.interest, include=fetched)
     save_run(args, brief, "brief", request, briefing)
     if args.out:
-        for path in write_briefing(briefing, Path(args.out)):
+        for path in brief.write_briefing(briefing, args.out):
             print(path)
     if args.send or args.dry_run:
         recipients = [r for value in args.to or [] for r in value.split(",") if r.strip()]
-        eml = None
-        if args.dry_run:
-            label = period_label(briefing.start, briefing.end)
-            base = Path(args.out) if args.out else Path(f"briefing-{label}")
-            eml = output_paths(base, briefing)["md"].with_suffix(".eml")
-        delivery = deliver_briefing(
-            brief, briefing, recipients or None, force=args.force, dry_run=eml
+        delivery = brief.send_briefing(
+            briefing, recipients or None, force=args.force, dry_run=args.dry_run, out=args.out
         )
         print(delivery.summary())
     if not args.out and not (args.send or args.dry_run):
@@ -649,21 +637,10 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_mcp,
 )
 
-# Errors a user can cause and fix (bad file, bad setting, unreachable server): one line on
-# stderr, exit 1. Anything else is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    SourceError,
-    StoreError,
-    PaperNotFoundError,
-    UnknownPapersError,
-    LLMError,
-    MailError,
-    BindError,
-    FileNotFoundError,
-    ValueError,
-)
 
-
+# Errors a user can cause and fix (bad file, bad setting, unreachable server) are
+# `agent.errors.USER_ERRORS`: one line on stderr, exit 1. Anything else is a bug and keeps its
+# traceback.
 # What a chat session survives: the question failed, the session did not.
 CHAT_ERRORS: tuple[type[Exception], ...] = (LLMError, UnknownPapersError, PaperNotFoundError)
 

@@ -93,6 +93,10 @@ class UnknownLikedPapersError(KeyError):
         return str(self.args[0]) if self.args else "unknown liked papers"
 
 
+class BindError(ValueError):
+    """A server was asked to bind a non-loopback address without a token."""
+
+
 class MailError(Exception):
     """Mail cannot be sent as configured (no host, no recipients) or the server refused it."""
 
@@ -119,7 +123,23 @@ class UnusedVariables(PromptError):
         super().__init__(f"prompt {name!r} does not use variables given: {', '.join(self.unused)}")
 
 
+# What the command line and the MCP tools report as a one-line error instead of a traceback:
+# the user can fix these (a bad path, id, setting or input), the program is not at fault.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    SourceError,
+    StoreError,
+    PaperNotFoundError,
+    UnknownPapersError,
+    LLMError,
+    MailError,
+    BindError,
+    FileNotFoundError,
+    ValueError,
+)
+
 __all__ = [
+    "USER_ERRORS",
+    "BindError",
     "EmbeddingError",
     "LLMError",
     "LLMInvalidReplyError",

@@ -295,7 +295,7 @@ class Tools:
     async def run(self, ctx: Context | None, work: Callable[[PaperBrief], R]) -> R:
         """`work(pb)` in a worker thread, with the host's model as writer when it can lend it;
         errors a user can fix become tool errors with their message."""
-        from agent.cli import USER_ERRORS
+        from agent.errors import USER_ERRORS
 
         brief, borrowed = self._brief_for(ctx)
         try:
@@ -498,7 +498,7 @@ def build_server(pb: PaperBrief, *, allow_ingest: bool | None = None) -> MCPServ
         """The briefing of a period: themes with cited comparisons and takeaways, top picks
         for the interests, and the most upvoted papers. week: an ISO week such as 2025-W21;
         or since/until (YYYY-MM-DD); default: the last complete week."""
-        from agent.briefing import resolve_period
+        from agent.periods import resolve_period
 
         start, end = _date(since, "since"), _date(until, "until")
         try:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from store.models import Paper
+from store.models import IngestReport, Paper
 
 Mode = Literal["llm", "offline"]
 
@@ -139,3 +139,25 @@ class Briefing(BaseModel):
     markdown: str = ""
     html: str = ""
     text: str = ""
+
+
+class FetchReport(BaseModel):
+    """What `PaperBrief.fetch` ingested from a period's listing: one ingest report a page."""
+
+    source: str = Field(description="The listing spec, e.g. daily-papers or arxiv:cs.CL")
+    description: str = Field(description="The listing by name, e.g. Hugging Face Daily Papers")
+    pages: list[str] = Field(default_factory=list, description="What each request covered")
+    reports: list[IngestReport] = Field(default_factory=list)
+    papers: list[Paper] = Field(
+        default_factory=list, description="Every paper listed, new, updated or unchanged"
+    )
+
+    def summary(self) -> str:
+        added = sum(len(r.added) for r in self.reports)
+        updated = sum(len(r.updated) for r in self.reports)
+        rejected = sum(len(r.rejected) for r in self.reports)
+        unit = "day(s)" if self.source == "daily-papers" else "page(s)"
+        return (
+            f"fetched {len(self.pages)} {unit} of {self.description}: {len(self.papers)} papers "
+            f"({added} added, {updated} updated, {rejected} rejected)"
+        )

@@ -16,6 +16,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from agent.errors import BindError
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -23,10 +25,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "paperbrief_token"
-
-
-class BindError(ValueError):
-    """A server was asked to bind a non-loopback address without a token."""
 
 
 def is_loopback(host: str) -> bool:

@@ -16,20 +16,16 @@ from typing import Any
 import pytest
 
 from agent.api import PaperBrief
-from agent.briefing import (
-    deliver_briefing,
-    iso_week_range,
-    last_complete_week,
-    output_paths,
-    period_label,
-    resolve_period,
-)
+from agent.briefing import output_paths
 from agent.cli import main
 from agent.mail import SentLedger
+from agent.periods import iso_week_range, last_complete_week, period_label, resolve_period
 from agent.settings import Settings
+from store.config import SourceSettings
 from store.models import Paper
 from store.sources import SAMPLE_PAGE_DATE, load_source, sample_corpus_path
 from tests.conftest import MakePB
+from tests.store.test_sources import arxiv_path, atom_feed
 from tests.support.agent_responder import AgentResponder
 from tests.support.openai_server import OpenAIServer
 from tests.support.smtp_server import PASSWORD, USER, SMTPSink
@@ -175,12 +171,10 @@ def test_a_sent_week_is_not_sent_again_unless_forced(
     briefing = week_pb.briefing(*WEEK)
     assert sorted(_theme_ids(briefing)) == ["2505.10001", "2505.10002", "2505.10003", "2505.10004"]
 
-    first = deliver_briefing(week_pb, briefing, ["ada@example.org", "alan@example.org"])
-    again = deliver_briefing(week_pb, briefing, ["alan@example.org", "ada@example.org"])
-    other = deliver_briefing(week_pb, briefing, ["grace@example.org"])
-    forced = deliver_briefing(
-        week_pb, briefing, ["ada@example.org", "alan@example.org"], force=True
-    )
+    first = week_pb.send_briefing(briefing, ["ada@example.org", "alan@example.org"])
+    again = week_pb.send_briefing(briefing, ["alan@example.org", "ada@example.org"])
+    other = week_pb.send_briefing(briefing, ["grace@example.org"])
+    forced = week_pb.send_briefing(briefing, ["ada@example.org", "alan@example.org"], force=True)
 
     assert first.sent and not first.skipped
     assert again.skipped and not again.sent
@@ -208,7 +202,7 @@ def test_a_sent_week_is_not_sent_again_unless_forced(
 def test_papers_sent_earlier_are_listed_apart_and_changed_ones_marked(
     week_pb: PaperBrief, tmp_path: Path
 ) -> None:
-    deliver_briefing(week_pb, week_pb.briefing(*WEEK), ["ada@example.org"])
+    week_pb.send_briefing(week_pb.briefing(*WEEK), ["ada@example.org"])
     changed = dict(RECORDS[1], abstract="A rewritten abstract about masked diffusion scaling.")
     week_pb.ingest(_write_jsonl(tmp_path / "revised.jsonl", [changed]))
 
@@ -389,6 +383,42 @@ def test_brief_fetch_asks_once_per_day_and_covers_what_was_listed(
     ids = sorted(p["id"] for t in briefing["themes"] for p in t["papers"])
     assert ids == ["2505.20001", "2505.20002"]
     assert [p["upvotes"] for p in briefing["trending"]] == [40, 9]
+
+
+def test_brief_fetch_arxiv_category_briefs_that_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An arXiv reader gets the same weekly briefing: the category's listing over the week.
+    monkeypatch.setenv("PAPERBRIEF_EMBEDDING__PROVIDER", "hash")
+    monkeypatch.setenv("PAPERBRIEF_SOURCES__ARXIV_PAGE_DELAY", "0")
+    start, end = WEEK
+    feed = atom_feed([("2505.20011", "2025-05-21"), ("2505.20012", "2025-05-20")], total=2)
+    with StaticHTTPServer() as server:
+        monkeypatch.setenv("PAPERBRIEF_SOURCES__ARXIV_BASE_URL", server.url(""))
+        path = arxiv_path("cs.CL", start, end, 0, SourceSettings().arxiv_page_size)
+        server.route(path, Reply(body=feed, content_type="application/atom+xml"))
+        code = main(
+            ["--data-dir", str(tmp_path / "d"), "brief", "--week", "2025-W21",
+             "--fetch", "arxiv:cs.CL", "--format", "json"]
+        )  # fmt: skip
+        hits = dict(server.hits)
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "fetched 1 page(s) of arXiv cs.CL: 2 papers (2 added" in captured.err
+    assert hits == {path: 1}
+    briefing = json.loads(captured.out)
+    assert sorted(p["id"] for t in briefing["themes"] for p in t["papers"]) == [
+        "2505.20011",
+        "2505.20012",
+    ]
+
+
+def test_brief_fetch_of_an_unknown_listing_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--data-dir", str(tmp_path / "d"), "brief", "--fetch", "arxiv:not a category"])
+    assert code == 1
+    assert "is not an arXiv category" in capsys.readouterr().err
 
 
 # --- LLM mode --------------------------------------------------------------------------------
