@@ -8,18 +8,30 @@ It reaches the project only through the public Python API (`from agent import ..
 """
 
 from evals.gate import Aggregate, Regression, aggregate, compare, load_aggregate
-from evals.runner import CaseRow, SuiteRun, run_suite
-from evals.suite import Case, KeyPoint, Suite, SuiteError, Window, load_suite
+from evals.run import CaseRow, SuiteRun
+from evals.runner import run_suite
+from evals.suite import (
+    Case,
+    CorpusSource,
+    KeyPoint,
+    Suite,
+    SuiteError,
+    Turn,
+    Window,
+    load_suite,
+)
 
 __all__ = [
     "Aggregate",
     "Case",
     "CaseRow",
+    "CorpusSource",
     "KeyPoint",
     "Regression",
     "Suite",
     "SuiteError",
     "SuiteRun",
+    "Turn",
     "Window",
     "aggregate",
     "compare",

@@ -1,6 +1,8 @@
 """`paperbrief eval`: the command-line face of the harness (registered by agent/cli.py).
 
     paperbrief eval SUITE [--mode offline|llm] [--out DIR] [--baseline FILE]
+    paperbrief eval --known-item FILE_OR_FOLDER [--limit N] [--out DIR]
+    paperbrief eval --diff RUN_A RUN_B [--out FILE]
     paperbrief eval --scitldr FILE [--limit N] [--out DIR]
     paperbrief eval --multixscience FILE [--limit N] [--out DIR]
 
@@ -29,6 +31,18 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--multixscience", metavar="FILE", help="Multi-XScience-format JSON (or JSON Lines)"
     )
+    target.add_argument(
+        "--known-item",
+        metavar="FILE",
+        help="SciTLDR JSON Lines (or a converted corpus folder): each author TLDR asked of a "
+        "fresh store of all the papers; recall@1/@5 and false abstention",
+    )
+    target.add_argument(
+        "--diff",
+        nargs=2,
+        metavar=("RUN_A", "RUN_B"),
+        help="side-by-side diff of two run folders (metrics per task, cases that changed)",
+    )
     parser.add_argument(
         "--mode",
         choices=("offline", "llm"),
@@ -36,22 +50,32 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
         help="offline: the extractive writer (default); llm: the configured LLM, which also "
         "judges key points",
     )
-    parser.add_argument("--out", metavar="DIR", help="run folder (default: DATA_DIR/evals/...)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder (default: DATA_DIR/evals/...); with --diff, a Markdown file",
+    )
     parser.add_argument(
         "--baseline",
         metavar="FILE",
         help="an earlier run's aggregate.json; exit 1 when a metric drops beyond tolerance",
     )
-    parser.add_argument("--limit", type=int, metavar="N", help="benchmarks: first N records")
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="benchmarks and known-item: first N records"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_eval_command(args: argparse.Namespace, open_brief: Callable[[Any], Any]) -> int:
     """Run what `args` asks for; `open_brief(args)` builds the `PaperBrief` of the CLI."""
-    if (args.scitldr or args.multixscience) and args.baseline:
+    if not args.suite and args.baseline:
         print("paperbrief: error: --baseline applies to suites only", file=sys.stderr)
         return 2
+    if args.diff:
+        return _run_diff(args)
     brief = _open_in_mode(args, open_brief)
+    if args.known_item:
+        return _run_known_item(args, brief)
     if args.scitldr or args.multixscience:
         return _run_benchmark(args, brief)
     from evals.runner import run_suite
@@ -64,11 +88,17 @@ def run_eval_command(args: argparse.Namespace, open_brief: Callable[[Any], Any])
         baseline=args.baseline,
         progress=not args.quiet,
     )
+    print(f"store: {run.store}")
     for task, summary in run.aggregate.tasks.items():
         figures = ", ".join(
             f"{name} {value.mean:.3f} (n={value.n})" for name, value in summary.metrics.items()
         )
         print(f"{task}: {summary.cases} cases, {summary.errors} errors; {figures}")
+        false = summary.metrics.get("false_abstention")
+        if false is not None:
+            correct = summary.metrics.get("correct_abstention")
+            also = f"; correct abstentions {correct.mean:.3f} (n={correct.n})" if correct else ""
+            print(f"  {task}: false abstentions {false.mean:.3f} (n={false.n}){also}")
     errored = [row for row in run.rows if row.error]
     for row in errored:
         print(f"error: {row.id}: {row.error}", file=sys.stderr)
@@ -96,6 +126,37 @@ def _open_in_mode(args: argparse.Namespace, open_brief: Callable[[Any], Any]) ->
             del os.environ[_MODE_VARIABLE]
         else:
             os.environ[_MODE_VARIABLE] = previous
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from evals.diff import diff_runs
+
+    try:
+        text = diff_runs(*args.diff)
+    except ValueError as exc:
+        print(f"paperbrief: error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"diff: {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _run_known_item(args: argparse.Namespace, brief: Any) -> int:
+    from evals.known_item import run_known_item
+
+    run = run_known_item(args.known_item, pb=brief, limit=args.limit, progress=not args.quiet)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = run.write(args.out or Path(brief.settings.data_dir) / "evals" / f"known-item-{stamp}")
+    for line in run.summary_lines():
+        print(line)
+    print(f"rows: {folder / 'known_item.jsonl'}")
+    for row in run.rows:
+        if row.error:
+            print(f"error: {row.question[:60]}: {row.error}", file=sys.stderr)
+    return 1 if run.errors else 0
 
 
 def _run_benchmark(args: argparse.Namespace, brief: Any) -> int:

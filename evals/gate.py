@@ -2,8 +2,9 @@
 
 The aggregate file (`aggregate.json` of a run) is what a baseline is: per task, the number of
 cases and errors and each metric's mean over the cases where it applies. The gate fails when a
-metric's mean drops by more than the suite's tolerance for it, or when more cases error than
-before (a task whose cases fail loses its metrics, so errors are what the gate counts there).
+metric's mean drops by more than the suite's tolerance for it (rises, for the metrics in
+`LOWER_IS_BETTER` such as `false_abstention`), or when more cases error than before (a task
+whose cases fail loses its metrics, so errors are what the gate counts there).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pydantic import BaseModel, Field
 
 # Cost figures: lower is better and they vary with the server, so they are reported, not gated.
 NOT_GATED = frozenset({"llm_calls", "tokens"})
+# Metrics where a rise, not a drop, is the regression.
+LOWER_IS_BETTER = frozenset({"false_abstention"})
 # Float noise is not a regression.
 _EPSILON = 1e-9
 
@@ -52,8 +55,9 @@ class Regression(BaseModel):
                 f"(tolerance {self.tolerance:.0f})"
             )
         drop = self.baseline - self.current
+        verb = "rose" if self.metric in LOWER_IS_BETTER else "dropped"
         return (
-            f"{self.task}: {self.metric} dropped by {drop:.4f} "
+            f"{self.task}: {self.metric} {verb} by {abs(drop):.4f} "
             f"({self.baseline:.4f} -> {self.current:.4f}, tolerance {self.tolerance:.4f})"
         )
 
@@ -128,7 +132,10 @@ def compare(
             if found is None:
                 continue
             allowed = tolerance(metric)
-            if summary.mean - found.mean > allowed + _EPSILON:
+            worse = summary.mean - found.mean
+            if metric in LOWER_IS_BETTER:
+                worse = -worse
+            if worse > allowed + _EPSILON:
                 regressions.append(
                     Regression(
                         task=task,

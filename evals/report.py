@@ -1,20 +1,20 @@
 """Readable reports of a suite run: Markdown, and HTML with inline SVG bar charts.
 
-Both show, per task, each metric's mean and the number of cases it applied to; the thresholds
-and ROUGE settings the figures depend on; the regression gate's verdict; every case with its
-error or headline scores; and the sentences the grounding checks flagged. The HTML is one
+Both show, per task, each metric's mean and the number of cases it applied to, with false and
+correct abstentions side by side; the thresholds and ROUGE settings the figures depend on; the
+regression gate's verdict; every case with its error or headline scores; where each case lost
+points, by pipeline stage, and how many cases lost points at each stage; and the sentences the
+grounding checks flagged. The HTML is one
 self-contained file (no scripts, no remote assets).
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 from evals import metrics
-
-if TYPE_CHECKING:
-    from evals.runner import SuiteRun
+from evals.gate import MetricSummary
+from evals.run import LOSS_MEANING, LOSS_STAGES, CaseRow, SuiteRun
 
 # Metrics that are shares in [0, 1] and so share one chart scale; the rest are listed only.
 _COST = ("llm_calls", "tokens")
@@ -34,6 +34,10 @@ GLOSSARY = {
     "the cited abstracts",
     "supported_sentences": "share of citing sentences supported by their cited abstracts",
     "abstention_correct": "1 when the answer abstains exactly when the case expects it",
+    "false_abstention": "ask/compare cases with gold papers: 1 when the output abstains or "
+    "cites none of them (lower is better)",
+    "correct_abstention": "ask/compare cases expecting an abstention (out of scope): 1 when "
+    "the output abstains, i.e. cites nothing",
     "llm_calls / tokens": "cost per case (not gated)",
 }
 
@@ -81,6 +85,7 @@ def markdown_report(run: SuiteRun) -> str:
             f"### {task} ({summary.cases} cases, {summary.errors} errors, "
             f"mean latency {_fmt(mean_latency)} s)",
             "",
+            *_abstention_line(summary.metrics),
             "| metric | mean | n |",
             "| --- | --- | --- |",
         ]
@@ -93,7 +98,8 @@ def markdown_report(run: SuiteRun) -> str:
     for row in run.rows:
         cells = [_fmt(row.metrics.get(name)) for name in _HEADLINE]
         note = f"ERROR: {row.error}" if row.error else f"{row.latency_s:.2f} s"
-        out.append(f"| {row.id} | {row.task} | " + " | ".join(cells) + f" | {note} |")
+        out.append(f"| {_row_name(row)} | {row.task} | " + " | ".join(cells) + f" | {note} |")
+    out += _loss_section(run.rows)
     flagged = [row for row in run.rows if row.unsupported or row.ungrounded_numbers]
     if flagged:
         out += ["", "## Flagged sentences", ""]
@@ -110,6 +116,56 @@ def markdown_report(run: SuiteRun) -> str:
     out += ["", "## Metrics", ""]
     out += [f"- `{name}`: {meaning}" for name, meaning in GLOSSARY.items()]
     return "\n".join(out) + "\n"
+
+
+def _row_name(row: CaseRow) -> str:
+    return row.id if row.turn == 1 else f"{row.id} (turn {row.turn})"
+
+
+def _abstention_line(summary: dict[str, MetricSummary]) -> list[str]:
+    false, correct = summary.get("false_abstention"), summary.get("correct_abstention")
+    if false is None and correct is None:
+        return []
+    parts = []
+    if false is not None:
+        parts.append(f"false abstention {false.mean:.3f} of {false.n} cases with gold papers")
+    if correct is not None:
+        parts.append(f"correct abstention {correct.mean:.3f} of {correct.n} out-of-scope cases")
+    return ["Abstention: " + "; ".join(parts) + ".", ""]
+
+
+def loss_counts(rows: list[CaseRow]) -> dict[str, dict[str, int]]:
+    """Task -> stage -> number of rows that lost points there (stages in pipeline order)."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for stage in LOSS_STAGES:
+            if stage in row.losses:
+                per_task = counts.setdefault(row.task, {})
+                per_task[stage] = per_task.get(stage, 0) + 1
+    return counts
+
+
+def _loss_section(rows: list[CaseRow]) -> list[str]:
+    counts = loss_counts(rows)
+    if not counts:
+        return []
+    out = ["", "## Where cases lost points", "", "| task | " + " | ".join(LOSS_STAGES) + " |"]
+    out.append("| --- | " + " | ".join("---" for _ in LOSS_STAGES) + " |")
+    for task, per_stage in counts.items():
+        out.append(
+            f"| {task} | " + " | ".join(str(per_stage.get(s, 0)) for s in LOSS_STAGES) + " |"
+        )
+    out.append("")
+    for row in rows:
+        if not row.losses:
+            continue
+        out.append(f"- `{_row_name(row)}`")
+        for stage in LOSS_STAGES:
+            for item in row.losses.get(stage, []):
+                out.append(f"  - {stage}: {item}")
+    out += ["", "Stages:", ""]
+    out += [f"- `{stage}`: {LOSS_MEANING[stage]}" for stage in LOSS_STAGES]
+    return out
 
 
 def bar_chart(
@@ -171,6 +227,7 @@ def html_report(run: SuiteRun) -> str:
             f"<h3>{esc(task)}: {summary.cases} cases, {summary.errors} errors, "
             f"mean latency {_fmt(mean_latency)} s</h3>"
         )
+        body += [f"<p>{esc(line)}</p>" for line in _abstention_line(summary.metrics) if line]
         base = run.baseline_aggregate.tasks.get(task) if run.baseline_aggregate else None
         marks = {name: value.mean for name, value in base.metrics.items()} if base else {}
         if bars:
@@ -187,11 +244,34 @@ def html_report(run: SuiteRun) -> str:
         cells = "".join(f"<td>{_fmt(row.metrics.get(name))}</td>" for name in _HEADLINE)
         note = f"ERROR: {row.error}" if row.error else f"{row.latency_s:.2f} s"
         body.append(
-            f"<tr><td>{esc(row.id)}</td><td>{esc(row.task)}</td>{cells}<td>{esc(note)}</td></tr>"
+            f"<tr><td>{esc(_row_name(row))}</td><td>{esc(row.task)}</td>{cells}"
+            f"<td>{esc(note)}</td></tr>"
         )
     body.append("</table>")
+    counts = loss_counts(run.rows)
+    if counts:
+        head = "".join(f"<th>{esc(stage)}</th>" for stage in LOSS_STAGES)
+        body.append(f"<h2>Where cases lost points</h2><table><tr><th>task</th>{head}</tr>")
+        for task, per_stage in counts.items():
+            cells = "".join(f"<td>{per_stage.get(stage, 0)}</td>" for stage in LOSS_STAGES)
+            body.append(f"<tr><td>{esc(task)}</td>{cells}</tr>")
+        body.append("</table><ul>")
+        for row in run.rows:
+            items = [
+                f"<li>{esc(stage)}: {esc(item)}</li>"
+                for stage in LOSS_STAGES
+                for item in row.losses.get(stage, [])
+            ]
+            if items:
+                body.append(f"<li><code>{esc(_row_name(row))}</code><ul>{''.join(items)}</ul></li>")
+        body.append("</ul><p>Stages:</p><ul>")
+        body += [
+            f"<li><code>{esc(stage)}</code>: {esc(LOSS_MEANING[stage])}</li>"
+            for stage in LOSS_STAGES
+        ]
+        body.append("</ul>")
     flagged = [
-        (row.id, kind, sentence)
+        (_row_name(row), kind, sentence)
         for row in run.rows
         for kind, sentences in (
             ("unsupported", row.unsupported),

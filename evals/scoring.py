@@ -33,6 +33,9 @@ class Output(BaseModel):
 
     text: str = Field(description="The prose scored against the reference and key points")
     ranked: list[str] = Field(default_factory=list, description="Returned paper ids, in order")
+    relevant: list[str] | None = Field(
+        default=None, description="Ids the result reports as judged relevant (None: not reported)"
+    )
     cited: list[str] = Field(default_factory=list, description="Cited paper ids, in order")
     claims: list[Claim] = Field(default_factory=list)
     abstained: bool | None = None
@@ -85,6 +88,7 @@ def written_output(
     return Output(
         text=metrics.plain_text(result.markdown, titles),
         ranked=[paper.id for paper in result.retrieved],
+        relevant=reported_relevant(result),
         cited=list(dict.fromkeys(result.citations)),
         claims=_claims(result.markdown, source_ids, titles, lookup),
         abstained=abstained,
@@ -93,8 +97,24 @@ def written_output(
     )
 
 
+def reported_relevant(result: Answer | Comparison) -> list[str] | None:
+    """The ids a result says it judged relevant, when its model reports them (`relevant`, as
+    ids or papers); None when it does not, and the report then cannot tell search-side losses
+    from relevance-side ones."""
+    reported = getattr(result, "relevant", None)
+    if reported is None:
+        return None
+    return [item if isinstance(item, str) else item.id for item in reported]
+
+
 def answer_output(answer: Answer, lookup: dict[str, Paper]) -> Output:
     return written_output(answer, lookup, abstained=answer.abstained or not answer.citations)
+
+
+def comparison_output(comparison: Comparison, lookup: dict[str, Paper]) -> Output:
+    # A comparison that compares nothing cites nothing: that is its abstention.
+    abstained = bool(getattr(comparison, "abstained", False)) or not comparison.citations
+    return written_output(comparison, lookup, abstained=abstained)
 
 
 def recommend_output(recommendations: Sequence[Recommendation]) -> Output:
@@ -178,9 +198,8 @@ def score(
         scored.key_points_missed = [
             point.text for point, hit in zip(case.key_points, covered, strict=True) if not hit
         ]
-    if case.task == "ask":
-        abstained = bool(output.abstained)
-        values["abstention_correct"] = float(abstained == case.expect_no_citations)
+    if case.task in ("ask", "compare"):
+        _abstention(case, output, gold, values)
     if case.task in ("ask", "compare", "brief"):
         retrieved = set(output.ranked)
         values["citation_grounding"] = metrics.share(pid in retrieved for pid in output.cited)
@@ -189,6 +208,21 @@ def score(
     values["tokens"] = None if output.tokens is None else float(output.tokens)
     scored.metrics = values
     return scored
+
+
+def _abstention(
+    case: Case, output: Output, gold: Sequence[str], values: dict[str, float | None]
+) -> None:
+    """Abstention figures of ask and compare. `abstention_correct` over every case;
+    `correct_abstention` over cases expecting one (out of scope); `false_abstention` over cases
+    with gold papers: 1 when the output abstained or cites none of the gold papers."""
+    abstained = bool(output.abstained)
+    if case.task == "ask" or case.expect_no_citations:
+        values["abstention_correct"] = float(abstained == case.expect_no_citations)
+    if case.expect_no_citations:
+        values["correct_abstention"] = float(abstained)
+    if gold:
+        values["false_abstention"] = float(abstained or not set(gold) & set(output.cited))
 
 
 def _grounding(

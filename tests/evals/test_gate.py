@@ -68,3 +68,14 @@ def test_baseline_files_round_trip_and_bad_ones_are_named(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="no such baseline file"):
         load_aggregate(tmp_path / "missing.json")
     assert isinstance(original, Aggregate)
+
+
+def test_false_abstention_regresses_when_it_rises_not_when_it_falls() -> None:
+    def run(values: list[float]) -> Aggregate:
+        scored = [ScoredCase(task="ask", metrics={"false_abstention": v}) for v in values]
+        return aggregate("s", "offline", 5, scored)
+
+    fewer, more = run([0.0, 0.0]), run([0.0, 1.0])
+    (regression,) = compare(more, fewer, {"default": 0.01})
+    assert "ask: false_abstention rose by 0.5000 (0.0000 -> 0.5000" in str(regression)
+    assert compare(fewer, more, {"default": 0.01}) == []

@@ -67,6 +67,22 @@ cases:
         ("- {id: s1, task: summarise, query: x}", "case 's1': field task"),
         ("- {id: c1, task: ask, query: x, exact_set: true}", "`exact_set` applies only"),
         ("- {task: ask}", "case #1: field id"),
+        (
+            "- {id: k1, task: ask, query: x, key_points: [{point: P, colour: red}]}",
+            "case 'k1': field key_points.0.colour",
+        ),
+        (
+            "- {id: k2, task: ask, query: x, key_points: [{point: P, text: T}]}",
+            "case 'k2': field key_points.0: Value error, give the key point as `text` or `point`",
+        ),
+        (
+            "- {id: f1, task: compare, query: x, turns: [{query: y}]}",
+            "follow-up `turns` apply only to task 'ask'",
+        ),
+        (
+            "- {id: f2, task: ask, query: x, turns: [{query: y, gold: [A], tone: dry}]}",
+            "case 'f2': field turns.0.tone",
+        ),
     ],
 )
 def test_a_bad_case_is_named_with_its_field(tmp_path: Path, case_yaml: str, expected: str) -> None:
@@ -76,6 +92,48 @@ def test_a_bad_case_is_named_with_its_field(tmp_path: Path, case_yaml: str, expe
     message = str(caught.value)
     assert str(path) in message
     assert expected in message
+
+
+def test_a_key_point_may_be_named_point_as_suites_written_elsewhere_do(tmp_path: Path) -> None:
+    suite = load_suite(
+        write(
+            tmp_path,
+            "name: p\ncases:\n- {id: a, task: ask, query: q, key_points: "
+            "[{point: Caches keys., any: [cache]}, {text: Plain.}]}\n",
+        )
+    )
+    first, second = suite.cases[0].key_points
+    assert (first.text, first.any_terms, second.text) == ("Caches keys.", ["cache"], "Plain.")
+
+
+def test_a_suite_declares_its_corpus_and_settings_checked_at_load(tmp_path: Path) -> None:
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "a.jsonl").write_text("")
+    ok = write(
+        tmp_path,
+        "name: c\ncorpus:\n- {path: papers, format: jsonl}\n- sample: true\n"
+        "- {url: 'https://example.org/p.txt', format: hf-page, page_date: 2025-11-06}\n"
+        "settings: {recommend: {recency_weight: 0}}\n"
+        "cases:\n- {id: a, task: ask, query: q}\n",
+    )
+    suite = load_suite(ok)
+    assert [entry.path for entry in suite.corpus] == ["papers", None, None]
+    assert suite.base_dir == tmp_path
+    bad = [
+        ("corpus: [{path: nowhere}]", "field corpus.0.path: no such file or folder: nowhere"),
+        ("corpus: [{path: papers, url: 'https://x.org'}]", "exactly one of `path`, `url`"),
+        (
+            "corpus: [{sample: true}]\nsettings: {recommend: {recency_wieght: 0}}",
+            "recommend.recency_wieght: no such setting",
+        ),
+        ("settings: {recommend: {recency_weight: 0}}", "`settings` apply to the fresh store"),
+    ]
+    for head, expected in bad:
+        path = write(tmp_path, f"name: c\n{head}\ncases:\n- {{id: a, task: ask, query: q}}\n")
+        with pytest.raises(SuiteError) as caught:
+            load_suite(path)
+        assert str(path) in str(caught.value)
+        assert expected in str(caught.value), str(caught.value)
 
 
 def test_duplicate_ids_and_broken_yaml_are_rejected(tmp_path: Path) -> None:
