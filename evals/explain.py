@@ -1,8 +1,9 @@
 """Why a case lost points, stage by stage, so that a regression points at the stage behind it.
 
-Stages in pipeline order (see `evals.run.LOSS_STAGES`): a gold paper search never returned; one
-returned but not judged relevant (told apart only when the result reports which papers it
-judged relevant); one judged relevant (or retrieved) but not cited by the writer; an abstention
+Stages in pipeline order (see `evals.run.LOSS_STAGES`): a gold paper search never returned (for
+recommendations, only while the list has places not held by gold papers); one returned but not
+judged relevant, or judged relevant but not cited by the writer (told apart only when the result
+reports which papers it judged relevant: otherwise `retrieved_not_cited`); an abstention
 on a case with gold papers, or citations on one expecting an abstention; key points whose terms
 are absent, or that the judge found missing; citing sentences their abstracts do not back.
 """
@@ -28,16 +29,20 @@ def losses(
 
     found: dict[str, list[str]] = {}
     cited_task = case.task in ("ask", "compare", "brief")
-    if gold and case.task != "tldr":
+    if gold and case.task != "tldr" and not _full(case, output, gold):
         retrieved = set(output.ranked)
         relevant = set(output.relevant) if output.relevant is not None else None
         cited = set(output.cited)
         for pid in gold:
             if pid not in retrieved:
                 found.setdefault("gold_not_retrieved", []).append(name(pid))
-            elif relevant is not None and pid not in relevant and cited_task:
+            elif not cited_task or pid in cited:
+                continue
+            elif relevant is None:
+                found.setdefault("retrieved_not_cited", []).append(name(pid))
+            elif pid not in relevant:
                 found.setdefault("retrieved_not_judged_relevant", []).append(name(pid))
-            elif cited_task and pid not in cited:
+            else:
                 found.setdefault("relevant_not_cited", []).append(name(pid))
     if scored.metrics.get("false_abstention") == 1.0:
         found["false_abstention"] = [
@@ -63,3 +68,12 @@ def losses(
     if scored.unsupported:
         found["unsupported_sentences"] = list(scored.unsupported)
     return found
+
+
+def _full(case: Case, output: Output, gold: Sequence[str]) -> bool:
+    """A recommendation list with no room for more gold papers lost nothing to search: its
+    `k` places all hold gold papers, however many more the case lists."""
+    if case.task != "recommend":
+        return False
+    hits = len(set(output.ranked) & set(gold))
+    return hits >= min(len(gold), case.k)

@@ -23,6 +23,7 @@ LOSS_STAGES = (
     "gold_not_retrieved",
     "retrieved_not_judged_relevant",
     "relevant_not_cited",
+    "retrieved_not_cited",
     "false_abstention",
     "answered_out_of_scope",
     "key_point_terms_missing",
@@ -33,7 +34,9 @@ LOSS_MEANING = {
     "gold_not_retrieved": "a gold paper is not among the papers the agent retrieved (search)",
     "retrieved_not_judged_relevant": "retrieved, but the agent did not judge it relevant "
     "(relevance grading; only when the result reports its relevant papers)",
-    "relevant_not_cited": "retrieved (and judged relevant, when reported) but not cited (writer)",
+    "relevant_not_cited": "retrieved and judged relevant but not cited (writer)",
+    "retrieved_not_cited": "retrieved but not cited, where the result does not report which "
+    "papers it judged relevant (relevance grading, abstention or the writer)",
     "false_abstention": "the case has gold papers but the output abstained or cites none of them",
     "answered_out_of_scope": "the case expects an abstention but the output cites papers",
     "key_point_terms_missing": "a key point's `all:`/`any:` terms are absent from the output",
