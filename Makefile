@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= paperbrief-data
 OUT ?= out
 
-.PHONY: setup run test lint bench eval known-item examples clean
+.PHONY: setup run test lint bench eval eval-scitldr known-item examples clean
 
 $(BIN)/paperbrief: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,19 +28,27 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The eval gate gets a store of its own: extra papers in $(DATA) would change what it measures.
+# Both public suites declare their corpus and run in fresh stores of their own; EVAL_DATA only
+# keeps the embedding memo (and the run folders), so a second run need not embed again.
 EVAL_DATA ?= $(OUT)/eval-store
 SUITE := evals/suites/sample.yaml
 BASELINE := evals/suites/sample.baseline.json
+SCITLDR_SUITE := evals/suites/scitldr.yaml
+SCITLDR_BASELINE := evals/suites/scitldr.baseline.json
 
-# Lint, the eval regression gate, then the tests (pytest's summary is the last line CI prints).
+# Lint, the eval regression gates, then the tests (pytest's summary is the last line CI prints).
 test: setup lint
 	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SUITE) --mode offline --quiet \
 		--out $(OUT)/eval-gate --baseline $(BASELINE)
+	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SCITLDR_SUITE) --mode offline --quiet \
+		--out $(OUT)/eval-gate-scitldr --baseline $(SCITLDR_BASELINE)
 	$(BIN)/pytest -q
 
 eval: setup
 	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SUITE) --mode offline --out $(OUT)/eval
+
+eval-scitldr: setup
+	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SCITLDR_SUITE) --mode offline --out $(OUT)/eval-scitldr
 
 # The examples gallery (docs/examples/): the sample week's briefing as Markdown, HTML and a PNG
 # screenshot of the HTML (headless Chromium, Debian's `chromium` package), one answer with a
