@@ -148,15 +148,8 @@ def _run_known_item(args: argparse.Namespace, brief: Any) -> int:
     from evals.known_item import run_known_item
 
     run = run_known_item(args.known_item, pb=brief, limit=args.limit, progress=not args.quiet)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = run.write(args.out or Path(brief.settings.data_dir) / "evals" / f"known-item-{stamp}")
-    for line in run.summary_lines():
-        print(line)
-    print(f"rows: {folder / 'known_item.jsonl'}")
-    for row in run.rows:
-        if row.error:
-            print(f"error: {row.question[:60]}: {row.error}", file=sys.stderr)
-    return 1 if run.errors else 0
+    errors = [(row.question[:60], str(row.error)) for row in run.rows if row.error]
+    return _write_and_summarise(args, brief, run, "known_item", errors)
 
 
 def _run_benchmark(args: argparse.Namespace, brief: Any) -> int:
@@ -174,14 +167,21 @@ def _run_benchmark(args: argparse.Namespace, brief: Any) -> int:
             settings=brief.settings,
             progress=not args.quiet,
         )
+    errors = [(row.id, str(row.error)) for row in run.rows if row.error]
+    return _write_and_summarise(args, brief, run, run.benchmark, errors)
+
+
+def _write_and_summarise(
+    args: argparse.Namespace, brief: Any, run: Any, name: str, errors: list[tuple[str, str]]
+) -> int:
+    """Write a benchmark-style run (`run.write`, `run.summary_lines`) to `--out` (default a
+    stamped folder under the data dir), print its summary and errors; 1 when any row failed."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = run.write(
-        args.out or Path(brief.settings.data_dir) / "evals" / f"{run.benchmark}-{stamp}"
-    )
+    default = Path(brief.settings.data_dir) / "evals" / f"{name.replace('_', '-')}-{stamp}"
+    folder = run.write(args.out or default)
     for line in run.summary_lines():
         print(line)
-    print(f"rows: {folder / (run.benchmark + '.jsonl')}")
-    for row in run.rows:
-        if row.error:
-            print(f"error: {row.id}: {row.error}", file=sys.stderr)
-    return 1 if run.errors else 0
+    print(f"rows: {folder / (name + '.jsonl')}")
+    for where, error in errors:
+        print(f"error: {where}: {error}", file=sys.stderr)
+    return 1 if errors else 0
