@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from agent.markup import escape_markdown, safe_url, unescape_markdown
+from agent.markup import escape_markdown, safe_url
 from agent.results import (
     Answer,
     Comparison,
@@ -277,9 +277,3 @@ def answer_sentences(answer: Answer) -> list[str]:
         else:
             sentences.extend(split_sentences(block))
     return sentences
-
-
-def prose_of(answer: Answer) -> str:
-    """The answer text a follow-up question sees as conversation history (as text, without the
-    Markdown escapes)."""
-    return unescape_markdown(" ".join(answer_sentences(answer)))

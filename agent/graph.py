@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from langchain_core.messages import AnyMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -30,6 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
 from agent import results, state
+from agent.conversation import question_message, turns
 from agent.nodes import AgentDeps, AgentNodes, DepsSource
 from agent.results import Answer, Comparison
 from agent.state import AgentState
@@ -116,6 +118,17 @@ def open_checkpointer(path: Path) -> SqliteSaver:
     return SqliteSaver(conn, serde=serde)
 
 
+def _ask_input(question: str, *, stream: bool) -> dict[str, Any]:
+    """A question as a chat client would send it (a human message), plus the request fields."""
+    return {
+        "request": "ask",
+        "question": question,
+        "messages": [question_message(question)],
+        "paper_ids": [],
+        "stream": stream,
+    }
+
+
 class Agent:
     """The agent as `PaperBrief` runs it: ask (threaded), compare, stream, tldr."""
 
@@ -151,7 +164,7 @@ class Agent:
         """Answer `question` on `thread_id` (a new thread when None), remembering the turn."""
         thread = thread_id or uuid.uuid4().hex
         final = self.threaded_graph.invoke(
-            {"request": "ask", "question": question, "paper_ids": [], "stream": False},
+            _ask_input(question, stream=False),
             self._config(thread),
             # A thread needs its state after each turn, not after every step: one checkpoint
             # per turn instead of a dozen keeps threads.sqlite small.
@@ -166,7 +179,7 @@ class Agent:
         thread = thread_id or uuid.uuid4().hex
         final: dict[str, Any] = {}
         for mode, chunk in self.threaded_graph.stream(
-            {"request": "ask", "question": question, "paper_ids": [], "stream": True},
+            _ask_input(question, stream=True),
             self._config(thread),
             stream_mode=["custom", "values"],
             durability="exit",
@@ -180,8 +193,12 @@ class Agent:
 
     def history(self, thread_id: str) -> list[state.Turn]:
         """The finished turns of a thread (empty for an unknown thread)."""
+        return turns(self.messages(thread_id))
+
+    def messages(self, thread_id: str) -> list[AnyMessage]:
+        """A thread's conversation: its questions and answers as chat messages."""
         snapshot = self.threaded_graph.get_state({"configurable": {"thread_id": thread_id}})
-        return list(snapshot.values.get("history") or [])
+        return list(snapshot.values.get("messages") or [])
 
     def compare(
         self, query: str | None = None, paper_ids: Sequence[str] | None = None

@@ -20,8 +20,9 @@ from langgraph.config import get_stream_writer
 from langgraph.types import Send
 
 from agent import compose
+from agent.conversation import answer_message, asked, question_message, turns
 from agent.errors import UnknownPapersError
-from agent.results import Mode, Recommendation, RemovedSentence, Usage
+from agent.results import Answer, Mode, Recommendation, RemovedSentence, Usage
 from agent.settings import Settings
 from agent.state import (
     AgentState,
@@ -82,6 +83,23 @@ def _emit(event: dict[str, Any]) -> None:
     writer(event)
 
 
+def _history(state: AgentState) -> list[Turn]:
+    """The thread's earlier turns, as data from its messages."""
+    return turns(state.get("messages") or [])
+
+
+def _prose(state: AgentState, answer: Answer) -> str:
+    """The answer as plain text for later turns: the verified sentences, not the Markdown."""
+    if answer.abstained:
+        return compose.NOT_COVERED
+    if state.get("route") == "recommend":
+        picks = state.get("recommendations") or []
+        return " ".join(f"{r.paper.title}: {r.reason}" for r in picks)
+    written = state.get("comparison") if state.get("route") == "compare" else state.get("draft")
+    sentences = written.sentences if written is not None else []
+    return " ".join(s.text for s in sentences) or compose.NOT_COVERED
+
+
 def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
     """Whether `question` leans on the thread's earlier turns for its meaning."""
     if not history:
@@ -109,13 +127,20 @@ class AgentNodes:
     # -- nodes --------------------------------------------------------------------------------
 
     def receive_request(self, state: AgentState) -> dict[str, Any]:
-        """Start a turn: validate the input and clear what the previous turn left behind."""
-        question = (state.get("question") or "").strip()
-        paper_ids = [p.strip() for p in state.get("paper_ids") or [] if p.strip()]
+        """Start a turn: validate the input and clear what the previous turn left behind.
+
+        A chat client asks by appending a `HumanMessage` to `messages`; `question` with no such
+        message is added to the conversation as one."""
         request = state.get("request") or "ask"
+        in_chat = asked(state.get("messages") or []) if request == "ask" else None
+        question = in_chat if in_chat is not None else (state.get("question") or "").strip()
+        paper_ids = [p.strip() for p in state.get("paper_ids") or [] if p.strip()]
         if not question and not (request == "compare" and paper_ids):
             raise ValueError("a question (or, to compare, a topic or paper ids) is required")
-        return {
+        update: dict[str, Any] = {}
+        if request == "ask" and in_chat is None:
+            update["messages"] = [question_message(question)]
+        return update | {
             "request": request,
             "question": question,
             "paper_ids": paper_ids,
@@ -135,7 +160,7 @@ class AgentNodes:
         """Decide what the request is: an answer, a comparison, recommendations, or none."""
         if state.get("request") == "compare":
             return {"route": "compare"}
-        route, usage = self.deps.writer.route(state["question"], state.get("history") or [])
+        route, usage = self.deps.writer.route(state["question"], _history(state))
         return {"route": route, "usage": usage}
 
     def plan_queries(self, state: AgentState) -> dict[str, Any]:
@@ -143,7 +168,7 @@ class AgentNodes:
         if state.get("paper_ids"):
             return {"queries": []}
         question = state["question"]
-        history = state.get("history") or []
+        history = _history(state)
         contextual = question
         if is_follow_up(question, history):
             earlier = " ".join(turn.question for turn in history[-2:])
@@ -167,7 +192,7 @@ class AgentNodes:
             for hits in ranked:
                 if rank < len(hits):
                     papers.setdefault(hits[rank].id, hits[rank])
-        history = state.get("history") or []
+        history = _history(state)
         if is_follow_up(state["question"], history):
             # "them" in a follow-up means the papers the previous answer cited.
             for paper in self.deps.lookup(history[-1].cited):
@@ -194,7 +219,7 @@ class AgentNodes:
     def _retrieval_question(self, state: AgentState) -> str:
         """The question as retrieval and grading see it: with its thread context if needed."""
         question = state.get("question") or ""
-        history = state.get("history") or []
+        history = _history(state)
         if is_follow_up(question, history):
             return " ".join([*(t.question for t in history[-2:]), question])
         return question
@@ -243,7 +268,7 @@ class AgentNodes:
         task = AnswerTask(
             question=state["question"],
             retrieval_question=self._retrieval_question(state),
-            history=state.get("history") or [],
+            history=_history(state),
             papers=papers,
             evidence=evidence,
             on_token=on_token,
@@ -326,5 +351,4 @@ class AgentNodes:
             answer = compose.answer_result(question, draft, retrieved, mode, usage, removed)
         for sentence in compose.answer_sentences(answer):
             _emit({"event": "sentence", "text": sentence})
-        turn = Turn(question=question, answer=compose.prose_of(answer), cited=answer.citations)
-        return {"result": answer, "history": [turn]}
+        return {"result": answer, "messages": [answer_message(answer, _prose(state, answer))]}

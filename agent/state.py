@@ -6,9 +6,15 @@ so that one verification and one rendering path serve both modes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
+
+# typing_extensions' TypedDict: pydantic (and so LangGraph Studio's input and output schemas)
+# cannot build a schema from typing.TypedDict before Python 3.12.
+from typing_extensions import TypedDict
 
 from agent.results import (
     Answer,
@@ -65,10 +71,11 @@ Request = Literal["ask", "compare"]
 
 
 class Turn(BaseModel):
-    """One finished exchange of a chat thread, kept so follow-ups can build on it."""
+    """One finished exchange of a chat thread, as follow-ups read it (derived from the
+    thread's `messages` by `agent.conversation.turns`)."""
 
     question: str
-    answer: str = Field(description="The answer's prose, without the source list")
+    answer: str = Field(description="The answer's prose as plain text, without the sources")
     cited: list[str] = Field(default_factory=list, description="Paper ids the answer cited")
 
 
@@ -97,14 +104,17 @@ class EvidenceTask(TypedDict):
 
 
 class AgentState(TypedDict, total=False):
-    """The graph's state. `history` persists across a thread's turns; the rest is per turn
-    and `receive_request` resets it, because a checkpointed thread keeps every channel."""
+    """The graph's state. `messages` is the thread's conversation, in LangGraph's convention
+    (chat clients send a `HumanMessage`; each answer is an `AIMessage` carrying its sources as
+    data, see `agent/conversation.py`); it persists across a thread's turns. The rest is per
+    turn and `receive_request` resets it, because a checkpointed thread keeps every channel;
+    `result` is the turn's typed `Answer` or `Comparison`."""
 
+    messages: Annotated[list[AnyMessage], add_messages]
     request: Request
     question: str
     paper_ids: list[str]
     stream: bool
-    history: Annotated[list[Turn], _collect]
     route: Route
     queries: list[str]
     retrieved: list[Paper]

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
 
 from agent.api import PaperBrief
 from agent.compose import NOT_COVERED, OFFLINE_LABEL
@@ -116,6 +118,44 @@ def test_thread_survives_a_new_paperbrief_on_the_same_data_dir(
     follow_up = second_process.ask("Which of them needs no training?", thread_id=first.thread_id)
     assert PROPHET in [_title(follow_up, pid) for pid in follow_up.citations]
     assert len(second_process.agent.history(first.thread_id or "")) == 2
+
+
+def test_a_thread_is_a_conversation_of_chat_messages_with_its_answers_as_data(
+    sample_pb: PaperBrief, tmp_path: Path
+) -> None:
+    pb = PaperBrief(
+        data_dir=tmp_path,
+        settings=Settings(data_dir=tmp_path),
+        embedder=sample_pb.embedder,
+        store=sample_pb.store,
+    )
+    first = pb.ask(SPEED_UP)
+    thread = first.thread_id or ""
+    # A chat client (LangGraph Studio, Agent Chat UI) sends only a human message.
+    config: RunnableConfig = {"configurable": {"thread_id": thread}}
+    final = pb.agent.threaded_graph.invoke(
+        {"messages": [HumanMessage(content="Which of them needs no training?")]}, config
+    )
+
+    messages = pb.agent.messages(thread)
+    assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
+    assert messages[0].text == SPEED_UP
+    answer, follow_up = messages[1], messages[3]
+    assert answer.text == first.markdown  # what the chat client shows
+    data = answer.additional_kwargs["paperbrief"]
+    assert data["citations"] == first.citations
+    assert [s["paper_id"] for s in data["sources"]] == first.citations
+    assert "**Sources**" not in data["prose"] and data["prose"]
+    # The typed result is still there, and the follow-up was read as one.
+    typed = final["result"]
+    assert isinstance(typed, Answer) and typed.question == "Which of them needs no training?"
+    assert follow_up.text == typed.markdown
+    assert PROPHET in [_title(typed, pid) for pid in typed.citations]
+    assert [t.question for t in pb.agent.history(thread)] == [
+        SPEED_UP,
+        "Which of them needs no training?",
+    ]
+    pb.close()
 
 
 def test_offline_stream_yields_the_finished_sentences_then_the_answer(

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def topology(compiled: AgentGraph) -> dict[str, Any]:
     drawn = compiled.get_graph()
     return {
+        # The state's channels as a client sees them (LangGraph Studio builds its input form
+        # from this schema; `messages` is the conversation chat clients append to).
+        "state": sorted(compiled.get_input_jsonschema()["properties"]),
         "nodes": sorted(drawn.nodes),
         # "a -> b" always follows; "a ?> b" is one outcome of a conditional edge.
         "edges": sorted(
