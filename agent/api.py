@@ -128,8 +128,10 @@ class PaperBrief:
     def writer(self) -> Writer:
         """The writer every answer, comparison, takeaway and briefing is written with.
 
-        The one place the mode is decided: the LLM writer over `chat_llm` when there is one,
-        else the extractive writer. Decided on first use, then fixed for this object.
+        The one place the mode is decided: the LLM writer over `chat_llm` when there is one
+        (`settings.llm.pipeline = "lean"`: the extractive writer's reading with the LLM
+        writing, see `agent/writers/lean.py`), else the extractive writer. Decided on first
+        use, then fixed for this object.
         """
         if self._writer is None:
             llm = self.chat_llm
@@ -141,6 +143,11 @@ class PaperBrief:
                 from agent.writers.llm import LLMWriter
 
                 self._writer = LLMWriter(llm)
+                if self.settings.llm.pipeline == "lean":
+                    from agent.writers.extractive import ExtractiveWriter
+                    from agent.writers.lean import LeanWriter
+
+                    self._writer = LeanWriter(ExtractiveWriter(), self._writer)
         return self._writer
 
     @property

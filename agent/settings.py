@@ -72,6 +72,12 @@ class LLMSettings(BaseModel):
         "idle_timeout and a reply that loops is stopped early; false for servers whose "
         "streaming is broken",
     )
+    pipeline: Literal["full", "lean"] = Field(
+        default="full",
+        description="full: the LLM routes, plans, grades, extracts evidence, writes and "
+        "rewrites; lean (small or slow models): all but the writing as offline, then one LLM "
+        "call writes, under the same verifier (calls and tokens in BENCHMARKS.md)",
+    )
     fit_max_tokens: bool = Field(
         default=True,
         description="Size each structured call's max_tokens to its schema (tens of tokens for "

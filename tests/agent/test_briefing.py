@@ -445,7 +445,7 @@ def test_llm_briefing_counts_its_calls_and_a_rerun_makes_none(
     compared = [t for t in first.themes if not t.other]
     assert first.mode == "llm"
     assert all(t.summary.mode == "llm" for t in compared)
-    assert responder.calls["chat"] == len(papers)  # one takeaway per paper
+    assert responder.calls["Takeaway"] == len(papers)  # one takeaway per paper
     assert responder.calls["NumberedComparison"] == len(compared)
     assert first.usage.llm_calls == requests_after_first > 0
     assert first.usage.prompt_tokens > 0 and first.usage.completion_tokens > 0

@@ -291,7 +291,10 @@ def test_tldr_checks_the_models_numbers_against_the_abstract(
     )
     with pytest.raises(UnsupportedTakeawayError, match="99x"):
         llm_pb.tldr(dkv)
-    assert [schema_name(r.body) for r in openai_server.chat_requests[-2:]] == [None, "Rewrite"]
+    assert [schema_name(r.body) for r in openai_server.chat_requests[-2:]] == [
+        "Takeaway",
+        "Rewrite",
+    ]
 
 
 def test_tldr_raises_the_llm_error_instead_of_falling_back(

@@ -15,6 +15,7 @@ from evals.judge import llm_judge
 from evals.scoring import Output, score
 from evals.suite import Case
 from tests.conftest import MakePB
+from tests.support.agent_responder import schema_name
 from tests.support.openai_server import Json, OpenAIServer
 
 
@@ -81,10 +82,12 @@ def test_an_llm_run_uses_the_model_for_the_output_and_the_judge(
     sample_pb: PaperBrief, openai_server: OpenAIServer, tmp_path: Path
 ) -> None:
     def responder(body: dict[str, object]) -> object:
-        # Structured requests are the judge's; plain chat is the TLDR being measured.
-        if body.get("response_format"):
-            return Json({"verdicts": [{"point": 1, "covered": True}]})
-        return "Medusa adds decoding heads that predict several tokens at once."
+        # The judge asks for verdicts; the TLDR being measured is a `Takeaway`.
+        if schema_name(body) == "Takeaway":
+            return Json(
+                {"sentence": "Medusa adds decoding heads that predict several tokens at once."}
+            )
+        return Json({"verdicts": [{"point": 1, "covered": True}]})
 
     openai_server.set_responder(responder)
     settings = Settings(

@@ -2,9 +2,10 @@
 
 The agent's structured calls are told apart by the schema name the client sends
 (`response_format.json_schema.name`): `RouteDecision`, `QueryPlan`, `Grades`, `PaperEvidence`,
-`NumberedDraft`, `NumberedComparison`, `Rewrite`. Replies are built from the papers the prompt
-actually contains (its `<paper>` blocks), so the graph's real retrieval decides what the "model"
-sees. Plain chat calls (tldr, streamed answers) get `chat(papers, prompt)`.
+`NumberedDraft`, `NumberedComparison`, `Rewrite`, `Takeaway` (whose sentence is `chat(...)`).
+Replies are built from the papers the prompt actually contains (its `<paper>` blocks), so the
+graph's real retrieval decides what the "model" sees. Plain chat calls (streamed answers) get
+`chat(papers, prompt)`.
 
 Parallel evidence extraction reaches the server in any order, which is why the tests script by
 content rather than by position; `delay` emulates a real model's latency for the bench.
@@ -143,6 +144,8 @@ class AgentResponder:
             return Json(self.answer(papers))
         if name == "NumberedComparison":
             return Json(self.comparison(papers))
+        if name == "Takeaway":
+            return Json({"sentence": self.chat(papers, prompt)})
         if name == "Rewrite":
             sentence = prompt.split("Sentence (its citation numbers refer to the papers below):")
             return Json(self.rewrite(sentence[-1].split("Why it failed:")[0].strip(), papers))

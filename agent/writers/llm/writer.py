@@ -23,6 +23,7 @@ from agent.writers.llm.schemas import (
     QueryPlan,
     Rewrite,
     RouteDecision,
+    Takeaway,
 )
 from store.models import Paper
 
@@ -194,12 +195,15 @@ class LLMWriter:
 
     def takeaway(self, paper: Paper) -> tuple[str, Usage]:
         """The model's one-sentence takeaway, its numbers checked against the abstract. A
-        failing takeaway gets one rewrite call, then raises `UnsupportedTakeawayError`."""
+        failing takeaway gets one rewrite call, then raises `UnsupportedTakeawayError`.
+
+        Asked for as a bounded structured reply (`Takeaway`), not free text: a model that
+        does not stop gets cut at the sentence's bound instead of returning a page."""
         usage = Usage()
         data = format_papers_as_data([paper], numbered=False)
-        result = self.llm.chat([{"role": "user", "content": render("tldr", paper=data)}])
-        usage.add(result.usage)
-        text = " ".join(result.text.split())
+        reply, spent = self._structured("tldr", Takeaway, paper=data)
+        usage.add(spent)
+        text = " ".join(reply.sentence.split())
         allowed = numbers_in(f"{paper.title}. {paper.abstract}")
         bad = sorted(numbers_in(text) - allowed)
         if bad:
