@@ -83,8 +83,9 @@ ROUTE_PROBE_EXPECTED = "answer"
 SLOW_TOKENS_PER_SECOND = 5.0
 """Below this, a full ask (about a dozen calls) takes minutes: worth a recommendation."""
 WEAK_MODEL_FIX = (
-    "this model cannot run the agent reliably: use a larger or instruction-tuned model (a "
-    "base model without a chat template answers off target)"
+    "this model cannot run the full pipeline reliably: use a larger or instruction-tuned model "
+    "(a base model without a chat template answers off target), or try "
+    "PAPERBRIEF_LLM__PIPELINE=lean, where the model only writes (one call an answer)"
 )
 
 
@@ -280,7 +281,10 @@ def _check_json(llm: OpenAIChat, report: DoctorReport) -> bool:
     if speed < SLOW_TOKENS_PER_SECOND:
         detail += (
             f"; below {SLOW_TOKENS_PER_SECOND:g} tokens/s an ask (about a dozen calls) takes "
-            "minutes: consider a smaller quantisation or faster hardware"
+            "minutes: set PAPERBRIEF_LLM__PIPELINE=lean (one call an ask)"
+            if llm.settings.pipeline == "full"
+            else f"; below {SLOW_TOKENS_PER_SECOND:g} tokens/s even the lean pipeline is slow: "
+            "a smaller quantisation or faster hardware helps"
         )
     return report.add("llm json output", True, detail)
 

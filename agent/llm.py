@@ -758,15 +758,18 @@ class OpenAIChat:
         if reply.repeated:
             return LLMRepetitionError(
                 f"{what} repeated itself ({_excerpt(reply.repeated, 60)!r} over and over) and "
-                "was stopped: small models loop on open-ended fields; a larger model helps",
+                "was stopped: small models loop on open-ended fields; try "
+                "PAPERBRIEF_LLM__PIPELINE=lean (the model only writes) or a larger model",
                 base_url=self.base_url,
                 model=self.model,
             )
         capped = call.max_tokens >= self.settings.max_tokens
         fix = (
-            "raise PAPERBRIEF_LLM__MAX_TOKENS, or use a larger model if a field runs on"
+            "raise PAPERBRIEF_LLM__MAX_TOKENS; if a field runs on, try "
+            "PAPERBRIEF_LLM__PIPELINE=lean or a larger model"
             if capped
-            else "a field ran on past what it needs: small models do this; a larger model helps"
+            else "a field ran on past what it needs, as small models do: try "
+            "PAPERBRIEF_LLM__PIPELINE=lean (the model only writes) or a larger model"
         )
         return LLMTruncatedError(
             f"{what} stopped at max_tokens={call.max_tokens} (finish_reason length): {fix}",
