@@ -620,6 +620,29 @@ def run_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_serve(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="the local web app and an OpenAI-compatible chat API (/v1/chat/completions)",
+        description="Search, paper pages, chat with streamed cited answers, comparisons, the "
+        "briefings archive and ingest with progress, at http://HOST:PORT/; the same server "
+        "answers OpenAI-compatible chat clients at /v1 (model 'paperbrief').",
+    )
+    _server_options(parser)
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from agent.serving import serve_asgi
+    from agent.web import create_app
+
+    host, port, token = _bind(args)
+    brief = open_brief(args)
+    print(f"paperbrief: serving http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
+    serve_asgi(create_app(brief, host=host), host, port, token)
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 REGISTRARS: tuple[Registrar, ...] = (
@@ -635,6 +658,7 @@ REGISTRARS: tuple[Registrar, ...] = (
     register_recommend,
     register_tldr,
     register_mcp,
+    register_serve,
 )
 
 
