@@ -27,9 +27,11 @@ from pydantic import BaseModel, ValidationError
 
 from agent.llm import (
     CHARS_PER_TOKEN,
+    REPAIR_EXCERPT_CHARS,
     ChatResult,
     LLMError,
     StructuredResult,
+    _excerpt,
     _strip_wrapping,
     _validation_summary,
     _with_system_note,
@@ -118,9 +120,9 @@ class SamplingChat:
                 "repair_json",
                 schema_name=schema.__name__,
                 error=_validation_summary(first),
-                reply=reply,
-                schema=json_schema,
+                reply=_excerpt(_strip_wrapping(reply), REPAIR_EXCERPT_CHARS),
             )
+            usage.repairs += 1
             again = self._request([*noted, {"role": "user", "content": repair}], usage, max_tokens)
             try:
                 value = schema.model_validate_json(_strip_wrapping(again))
