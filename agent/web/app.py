@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import re
 import threading
 import time
@@ -36,7 +35,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio.to_thread
 import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -54,6 +52,7 @@ from agent.api import PaperBrief, as_date
 from agent.markup import make_environment
 from agent.results import Answer
 from agent.serving import ASGIApp, Receive, Scope, Send, is_loopback
+from agent.web.events import answer_events
 from store.models import Paper
 
 log = logging.getLogger(__name__)
@@ -360,27 +359,7 @@ class WebApp:
     async def _answer_events(self, question: str, thread: str | None) -> AsyncIterator[str]:
         """Server-sent events: `token` (LLM draft, not yet verified), `sentence` (verified
         text), then `answer` (the rendered answer and its sources) or `error`."""
-        from agent.cli import USER_ERRORS
-
-        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-
-        def produce() -> None:
-            try:
-                for event in self.pb.ask_stream(question, thread_id=thread):
-                    events.put(event)
-            except USER_ERRORS as exc:
-                events.put({"event": "error", "message": str(exc)})
-            except Exception as exc:
-                log.exception("ask failed")
-                events.put({"event": "error", "message": f"internal error: {exc}"})
-            finally:
-                events.put(None)
-
-        threading.Thread(target=produce, name="ask-stream", daemon=True).start()
-        while True:
-            event = await anyio.to_thread.run_sync(events.get)
-            if event is None:
-                return
+        async for event in answer_events(self.pb, question, thread):
             kind = event["event"]
             if kind == "answer":
                 yield _sse("answer", self._answer_payload(event["answer"]))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from starlette.routing import Route
 from agent.api import PaperBrief
 from agent.compose import OFFLINE_LABEL
 from agent.results import Answer
+from agent.web.events import answer_events
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,6 @@ class OpenAICompatible:
         completion_id: str,
         model: str,
     ) -> AsyncIterator[str]:
-        from agent.cli import USER_ERRORS
-
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
@@ -180,30 +178,12 @@ class OpenAICompatible:
             }
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-
-        def produce() -> None:
-            try:
-                for event in self.pb.ask_stream(question, thread_id=thread):
-                    events.put(event)
-            except USER_ERRORS as exc:
-                events.put({"event": "error", "message": str(exc)})
-            except Exception as exc:
-                log.exception("chat completion failed")
-                events.put({"event": "error", "message": f"internal error: {exc}"})
-            finally:
-                events.put(None)
-
-        threading.Thread(target=produce, name="chat-completion", daemon=True).start()
         yield chunk({"role": "assistant", "content": ""})
         sent = ""
         if self.pb.chat_llm is None:
             # The offline label leads the answer's Markdown; no sentence event carries it.
             yield chunk({"content": OFFLINE_LABEL + "\n\n"})
-        while True:
-            event = await anyio.to_thread.run_sync(events.get)
-            if event is None:
-                break
+        async for event in answer_events(self.pb, question, thread):
             kind = event["event"]
             if kind == "sentence":
                 # Verified text only: an LLM's raw tokens may still be removed by the verifier.
