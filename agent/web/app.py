@@ -138,7 +138,7 @@ class JobBoard:
                 self._jobs.pop(next(iter(self._jobs)))
 
         def run() -> None:
-            from agent.cli import USER_ERRORS
+            from agent.errors import USER_ERRORS
 
             with self._work_lock:
                 job.message = "working"
@@ -285,7 +285,7 @@ class WebApp:
         topic = request.query_params.get("topic", "").strip()
         if not ids and not topic:
             return self.page("compare.html", request, comparison=None, topic="", ids=[])
-        from agent.cli import USER_ERRORS
+        from agent.errors import USER_ERRORS
 
         try:
             comparison = self.pb.compare(topic or None, paper_ids=ids or None)
@@ -418,7 +418,7 @@ class WebApp:
         return self.jobs.start("ingest", source, work)
 
     def _briefing_job(self, body: dict[str, Any]) -> Job:
-        from agent.briefing import period_label, resolve_period, write_briefing
+        from agent.periods import period_label, resolve_period
 
         start, end = resolve_period(
             str(body.get("week") or "").strip() or None,
@@ -432,7 +432,7 @@ class WebApp:
             job.message = f"building the briefing of {label}"
             built = pb.briefing(start, end)
             archive.mkdir(parents=True, exist_ok=True)
-            write_briefing(built, archive)
+            pb.write_briefing(built, archive)
             job.message = f"{len(built.themes)} themes, {len(built.picks)} picks"
             job.link = f"/briefings/{label}"
 

@@ -26,7 +26,7 @@ async def answer_events(
     pb: PaperBrief, question: str, thread_id: str | None
 ) -> AsyncIterator[dict[str, Any]]:
     """The events of `pb.ask_stream(question, thread_id)`, then an `error` event if it failed."""
-    from agent.cli import USER_ERRORS
+    from agent.errors import USER_ERRORS
 
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 

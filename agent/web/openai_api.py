@@ -129,7 +129,7 @@ class OpenAICompatible:
                 media_type="text/event-stream",
                 headers={"cache-control": "no-cache", **headers},
             )
-        from agent.cli import USER_ERRORS
+        from agent.errors import USER_ERRORS
 
         try:
             answer = await anyio.to_thread.run_sync(lambda: self.pb.ask(question, thread_id=thread))
@@ -180,7 +180,7 @@ class OpenAICompatible:
 
         yield chunk({"role": "assistant", "content": ""})
         sent = ""
-        if self.pb.chat_llm is None:
+        if self.pb.mode == "offline":
             # The offline label leads the answer's Markdown; no sentence event carries it.
             yield chunk({"content": OFFLINE_LABEL + "\n\n"})
         async for event in answer_events(self.pb, question, thread):
