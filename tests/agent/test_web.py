@@ -41,7 +41,7 @@ HOSTILE_ABSTRACT = (
     "'abstract'\"> [click me](javascript:window.__pwned='link') and "
     '<a href="javascript:alert(1)">a link</a>. Knitting quantum yarn needs no training.'
 )
-HOSTILE_LINK = "https://github.com/quantum/knit?q=<b>x</b>"
+HOSTILE_LINK = "https://github.com/quantum/knit?q=%3Cb%3Ex"
 
 
 def _free_port() -> int:
