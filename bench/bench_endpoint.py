@@ -11,6 +11,7 @@ failures, tokens and seconds; and lean's totals as ratios of full's, measured in
     python bench/bench_endpoint.py --base-url http://127.0.0.1:8080/v1 --model gemma-3-270m
     # the OpenAI-wire test server (tokens counted as words), with a model that runs on:
     python bench/bench_endpoint.py --test-server [--runaway]
+    # (with no endpoint configured at all, the test server is used, as `make bench` does)
 
 No cache: every call is a real request. Questions and topics are generic; pass `--question`
 (repeatable) and `--topic` to use your own, and `--week-start`/`--week-end` for the briefing.
@@ -175,6 +176,12 @@ def run_pipeline(
 def endpoint(args: argparse.Namespace) -> Iterator[Settings]:
     """The settings to run with: the test server's, or the user's endpoint on top of theirs."""
     base = load_settings()
+    if not (args.test_server or args.base_url or args.model or base.llm.configured):
+        print(
+            "no LLM endpoint configured (--base-url/--model or PAPERBRIEF_LLM__*): "
+            "using the local test server"
+        )
+        args.test_server = True
     if not args.test_server:
         llm = base.llm.model_copy(
             update={
