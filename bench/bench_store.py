@@ -8,13 +8,18 @@ each ratio is against (all measured in this run):
   model on the same texts (baseline: `embedder.embed(texts)` in one call). The ratio is what the
   store adds: hashing, cache, Chroma writes, batching;
 - a second, unchanged ingest of the same source, against the first;
-- hybrid search latency p50/p95 (query embedding included) over 10k and 100k stored papers with
-  synthetic vectors, against dense-only and lexical-only at the same size, and 100k against 10k;
-- peak RSS of the ingest process (budget: 1.5 GB).
+- the lexical index: SQLite FTS5 against tantivy on the same pre-tokenized synthetic abstracts
+  (`--lexical-size`): top-50 BM25 latency (baseline FTS5), adding 100 papers, size on disk;
+- search over stores of synthetic papers with random vectors (`--search-sizes`, default 10k
+  and 100k; built by one child, searched by another so the search process's RSS is its own):
+  hybrid p50/p95 (query embedding included) against dense-only and lexical-only, filtered
+  searches of three selectivities against unfiltered, the first search after 100 papers
+  written by the searching process and by another process, and the search process's peak RSS
+  (budget 1 GB); the largest size against the smallest.
 
-    python bench/bench_store.py                      # full (synthetic 10k ingest)
-    python bench/bench_store.py --size 1000 --quick  # minutes, not an hour
-    python bench/bench_store.py --embedder hash      # store overhead without a model
+    python bench/bench_store.py                              # everything (an hour or more)
+    python bench/bench_store.py --size 1000 --search-sizes 10000  # minutes
+    python bench/bench_store.py --skip-ingest --store-dir /tmp/stores  # keep the built stores
 """
 
 from __future__ import annotations
@@ -138,66 +143,169 @@ def phase_ingest(source: str, size: int, embedder_name: str) -> dict[str, Any]:
         }
 
 
-def phase_search(sizes: list[int], repeats: int) -> dict[str, Any]:
-    """Child: latency of each search mode over stores of synthetic papers and vectors."""
-    import numpy as np
-
-    from agent.api import PaperBrief
+def synthetic_papers(first: int, size: int) -> list[Any]:
     from store.models import Link, Paper
 
-    results: dict[str, Any] = {}
-    rng = np.random.default_rng(7)
+    return [
+        Paper(
+            id=r["arxiv_id"],
+            title=r["title"],
+            abstract=r["abstract"],
+            published=date.fromisoformat(r["published"]),
+            upvotes=r["upvotes"],
+            links=[Link(kind="code", url=r["code"])] if "code" in r else [],
+            source="synthetic",
+        )
+        for r in synthetic_records(size, first)
+    ]
+
+
+def open_pb(data_dir: Path) -> Any:
+    from agent.api import PaperBrief
+
+    return PaperBrief(data_dir=data_dir, settings=settings_for(data_dir, "minilm"))
+
+
+def add_synthetic(pb: Any, first: int, size: int, seed: int) -> None:
+    """Store papers first.. with random unit vectors (no embedding: the store's own cost)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for start in range(first, first + size, 1000):
+        papers = synthetic_papers(start, min(first + size, start + 1000) - start)
+        vectors = rng.standard_normal((len(papers), pb.embedder.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        pb.store.upsert(papers, vectors)
+
+
+def phase_build(data_dir: Path, size: int) -> dict[str, Any]:
+    """Child: a store of `size` synthetic papers in `data_dir` (kept if it already holds them)."""
+    pb = open_pb(data_dir)
+    stored = pb.store.count()
+    started = time.perf_counter()
+    if stored < size:
+        add_synthetic(pb, stored, size - stored, seed=stored)
+    seconds = time.perf_counter() - started
+    return {
+        "papers": pb.store.count(),
+        "insert_per_s": (size - stored) / seconds if size > stored else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+FILTERS: dict[str, dict[str, Any]] = {
+    # How many of the synthetic papers pass: about 12%, 50%, 1.5%.
+    "since+code+votes": {"since": "2025-01-01", "has_code": True, "min_upvotes": 10},
+    "since": {"since": "2024-12-01"},
+    "week": {"since": "2025-03-01", "until": "2025-03-07"},
+}
+
+
+def timed(call: Any, repeats: int) -> dict[str, float]:
+    timings = []
+    for _ in range(repeats):
+        for query in QUERIES:
+            started = time.perf_counter()
+            call(query)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {
+        "p50_ms": statistics.median(timings),
+        "p95_ms": timings[int(0.95 * (len(timings) - 1))],
+    }
+
+
+def phase_search(data_dir: Path, repeats: int) -> dict[str, Any]:
+    """Child: search latency over the store in `data_dir`, the first search after writes by this
+    process and by another one, and this process's peak RSS."""
+    pb = open_pb(data_dir)
+    size = pb.store.count()
+    started = time.perf_counter()
+    pb.search("warm up the model and the indexes", k=10)
+    row: dict[str, Any] = {"papers": size, "first_search_s": time.perf_counter() - started}
+    for mode in ("hybrid", "dense", "lexical"):
+        row[mode] = timed(lambda q, mode=mode: pb.search(q, k=10, mode=mode), repeats)
+    for name, filters in FILTERS.items():
+        row[f"filtered {name}"] = timed(lambda q, f=filters: pb.search(q, k=10, **f), 1)
+    # 100 papers written by this process, then 100 by another process.
+    add_synthetic(pb, 10_000_000, 100, seed=1)
+    started = time.perf_counter()
+    hits = pb.search(QUERIES[0], k=10)
+    row["after_own_write_s"] = time.perf_counter() - started
+    subprocess.run(
+        [sys.executable, __file__, "--phase", "add", "--store", str(data_dir)],
+        check=True,
+        capture_output=True,
+    )
+    started = time.perf_counter()
+    hits = pb.search(synthetic_papers(10_000_100, 1)[0].title, k=10, mode="lexical")
+    row["after_other_write_s"] = time.perf_counter() - started
+    row["other_write_seen"] = (
+        bool(hits) and hits[0].paper.id == synthetic_papers(10_000_100, 1)[0].id
+    )
+    row["peak_rss_mb"] = peak_rss_mb()
+    return row
+
+
+def phase_add(data_dir: Path) -> dict[str, Any]:
+    """Child: another process adding 100 papers to the store."""
+    add_synthetic(open_pb(data_dir), 10_000_100, 100, seed=2)
+    return {}
+
+
+def phase_lexical(size: int) -> dict[str, Any]:
+    """Child: SQLite FTS5 against tantivy on the same pre-tokenized synthetic abstracts."""
+    import sqlite3
+
+    from store.lexical import LexicalIndex
+    from store.tokens import tokenize
+
+    papers = synthetic_papers(0, size)
+    terms = [" ".join(tokenize(f"{p.title} {p.abstract}")) for p in papers]
+    queries = [sorted(set(tokenize(q))) for q in QUERIES]
+    result: dict[str, Any] = {"papers": size}
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "data"
-        pb = PaperBrief(data_dir=data_dir, settings=settings_for(data_dir, "minilm"))
-        stored = 0
-        for size in sorted(sizes):
-            started = time.perf_counter()
-            for chunk_start in range(stored, size, 1000):
-                chunk = synthetic_records(min(size, chunk_start + 1000) - chunk_start, chunk_start)
-                papers = [
-                    Paper(
-                        id=r["arxiv_id"],
-                        title=r["title"],
-                        abstract=r["abstract"],
-                        published=date.fromisoformat(r["published"]),
-                        upvotes=r["upvotes"],
-                        links=[Link(kind="code", url=r["code"])] if "code" in r else [],
-                        source="synthetic",
-                    )
-                    for r in chunk
-                ]
-                vectors = rng.standard_normal((len(papers), pb.embedder.dim)).astype(np.float32)
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                pb.store.upsert(papers, vectors)
-            insert_s = time.perf_counter() - started
-            inserted, stored = size - stored, size
-            started = time.perf_counter()
-            pb.search("warm up the index", k=10)  # builds the snapshot: papers, vectors, BM25
-            index_s = time.perf_counter() - started
-            row: dict[str, Any] = {"insert_per_s": inserted / insert_s}
-            row["snapshot_s"] = index_s
-            for mode in ("hybrid", "dense", "lexical"):
-                timings = []
-                for _ in range(repeats):
-                    for query in QUERIES:
-                        started = time.perf_counter()
-                        pb.search(query, k=10, mode=mode)  # type: ignore[arg-type]
-                        timings.append((time.perf_counter() - started) * 1000)
-                timings.sort()
-                row[mode] = {
-                    "p50_ms": statistics.median(timings),
-                    "p95_ms": timings[int(0.95 * (len(timings) - 1))],
-                }
-            filtered = []
-            for query in QUERIES:
-                started = time.perf_counter()
-                pb.search(query, k=10, since="2025-01-01", has_code=True, min_upvotes=10)
-                filtered.append((time.perf_counter() - started) * 1000)
-            row["hybrid_filtered_p50_ms"] = statistics.median(filtered)
-            results[str(size)] = row
-        results["peak_rss_mb"] = peak_rss_mb()
-    return results
+        conn = sqlite3.connect(Path(tmp) / "fts.sqlite")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE VIRTUAL TABLE fts USING fts5(terms, "
+            "tokenize=\"unicode61 remove_diacritics 0 tokenchars '.-%'\")"
+        )
+        started = time.perf_counter()
+        with conn:
+            conn.executemany("INSERT INTO fts(rowid, terms) VALUES (?, ?)", enumerate(terms))
+        result["fts5_build_s"] = time.perf_counter() - started
+
+        def fts5(query_terms: list[str]) -> Any:
+            match = " OR ".join(f'"{t}"' for t in query_terms)
+            return conn.execute(
+                "SELECT rowid, bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY bm25(fts) LIMIT 50",
+                (match,),
+            ).fetchall()
+
+        result["fts5"] = timed(lambda q: fts5(queries[QUERIES.index(q)]), 3)
+        started = time.perf_counter()
+        with conn:
+            conn.executemany(
+                "INSERT INTO fts(rowid, terms) VALUES (?, ?)",
+                [(size + i, terms[i]) for i in range(100)],
+            )
+        result["fts5_add100_ms"] = (time.perf_counter() - started) * 1000
+        result["fts5_mb"] = sum(f.stat().st_size for f in Path(tmp).glob("fts*")) / 1e6
+
+        index = LexicalIndex(Path(tmp) / "tantivy")
+        started = time.perf_counter()
+        for start in range(0, size, 5000):
+            index.upsert(papers[start : start + 5000], 1)
+        result["tantivy_build_s"] = time.perf_counter() - started
+        result["tantivy"] = timed(lambda q: index.top(q, 50), 3)
+        started = time.perf_counter()
+        index.upsert(synthetic_papers(size, 100), 2)
+        result["tantivy_add100_ms"] = (time.perf_counter() - started) * 1000
+        result["tantivy_mb"] = (
+            sum(f.stat().st_size for f in (Path(tmp) / "tantivy").iterdir() if f.is_file()) / 1e6
+        )
+    return result
 
 
 def child(phase: str, *args: str) -> dict[str, Any]:
@@ -232,49 +340,94 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=10000, help="synthetic corpus size (ingest)")
     parser.add_argument("--embedder", default="minilm", choices=["minilm", "hash"])
-    parser.add_argument("--quick", action="store_true", help="search latency at 10k only")
+    parser.add_argument(
+        "--search-sizes", default="10000,100000", help="store sizes for the search phase"
+    )
+    parser.add_argument(
+        "--store-dir", help="keep the synthetic search stores here between runs (default: fresh)"
+    )
+    parser.add_argument("--skip-ingest", action="store_true", help="search and lexical only")
+    parser.add_argument("--lexical-size", type=int, default=10000, help="FTS5 vs tantivy size")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the query set")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase == "ingest":
         print(json.dumps(phase_ingest(args.source, args.size, args.embedder)))
         return
+    if args.phase == "build":
+        print(json.dumps(phase_build(Path(args.store), args.size)))
+        return
     if args.phase == "search":
-        sizes = [10000] if args.quick else [10000, 100000]
-        print(json.dumps(phase_search(sizes, args.repeats)))
+        print(json.dumps(phase_search(Path(args.store), args.repeats)))
+        return
+    if args.phase == "add":
+        print(json.dumps(phase_add(Path(args.store))))
+        return
+    if args.phase == "lexical":
+        print(json.dumps(phase_lexical(args.size)))
         return
 
     from store.sources import sample_corpus_path
 
-    common = ["--size", str(args.size), "--embedder", args.embedder]
-    sample = child("ingest", "--source", str(sample_corpus_path()), *common)
-    print_ingest(f"sample ingest ({args.embedder})", sample)
-    synthetic = child("ingest", "--source", "synthetic", *common)
-    print_ingest(f"synthetic ingest ({args.embedder})", synthetic)
+    if not args.skip_ingest:
+        common = ["--size", str(args.size), "--embedder", args.embedder]
+        sample = child("ingest", "--source", str(sample_corpus_path()), *common)
+        print_ingest(f"sample ingest ({args.embedder})", sample)
+        synthetic = child("ingest", "--source", "synthetic", *common)
+        print_ingest(f"synthetic ingest ({args.embedder})", synthetic)
 
-    search = child("search", *(["--quick"] if args.quick else []), "--repeats", str(args.repeats))
-    sizes = [key for key in search if key.isdigit()]
-    for size in sizes:
-        row = search[size]
-        hybrid = row["hybrid"]
-        print(
-            f"search over {int(size):,} papers (MiniLM queries, k=10): hybrid p50 "
-            f"{hybrid['p50_ms']:.1f} ms, p95 {hybrid['p95_ms']:.1f} ms; dense p50 "
-            f"{row['dense']['p50_ms']:.1f} ms, lexical p50 {row['lexical']['p50_ms']:.1f} ms "
-            f"(hybrid/dense {hybrid['p50_ms'] / row['dense']['p50_ms']:.2f}x); with filters "
-            f"p50 {row['hybrid_filtered_p50_ms']:.1f} ms; first search after a write (snapshot: "
-            f"papers, vectors, BM25) {row['snapshot_s']:.1f} s; "
-            f"insert {row['insert_per_s']:.0f} papers/s"
-        )
-    if len(sizes) == 2:
-        small, large = search[sizes[0]]["hybrid"], search[sizes[1]]["hybrid"]
-        print(
-            f"hybrid p95 at {int(sizes[1]):,} vs {int(sizes[0]):,} (baseline): "
-            f"{large['p95_ms'] / small['p95_ms']:.2f}x"
-        )
-    print(f"peak RSS of the search process {search['peak_rss_mb']:.0f} MB")
+    lexical = child("lexical", "--size", str(args.lexical_size))
+    print(
+        f"lexical index over {lexical['papers']:,} synthetic abstracts, top 50 by BM25: "
+        f"FTS5 p50 {lexical['fts5']['p50_ms']:.2f} ms p95 {lexical['fts5']['p95_ms']:.2f} ms "
+        f"(baseline), tantivy p50 {lexical['tantivy']['p50_ms']:.2f} ms p95 "
+        f"{lexical['tantivy']['p95_ms']:.2f} ms -> "
+        f"{lexical['tantivy']['p95_ms'] / lexical['fts5']['p95_ms']:.4f}x; adding 100 papers "
+        f"FTS5 {lexical['fts5_add100_ms']:.0f} ms, tantivy {lexical['tantivy_add100_ms']:.0f} ms "
+        f"(with tokenizing); size FTS5 {lexical['fts5_mb']:.1f} MB, tantivy "
+        f"{lexical['tantivy_mb']:.1f} MB"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.store_dir or tmp)
+        rows: dict[int, dict[str, Any]] = {}
+        for size in sorted(int(s) for s in args.search_sizes.split(",")):
+            store = root / f"synthetic-{size}"
+            built = child("build", "--store", str(store), "--size", str(size))
+            row = child("search", "--store", str(store), "--repeats", str(args.repeats))
+            rows[size] = row
+            hybrid = row["hybrid"]
+            rate = built["insert_per_s"]
+            print(
+                f"search over {row['papers']:,} papers (synthetic vectors, MiniLM queries, k=10): "
+                f"hybrid p50 {hybrid['p50_ms']:.1f} ms p95 {hybrid['p95_ms']:.1f} ms; dense p50 "
+                f"{row['dense']['p50_ms']:.1f} ms, lexical p50 {row['lexical']['p50_ms']:.1f} ms "
+                f"(hybrid/dense {hybrid['p50_ms'] / row['dense']['p50_ms']:.2f}x)"
+                + (f"; store written at {rate:.0f} papers/s" if rate else "")
+            )
+            for name in FILTERS:
+                cell = row[f"filtered {name}"]
+                print(
+                    f"  filtered ({name}): p50 {cell['p50_ms']:.1f} ms p95 {cell['p95_ms']:.1f} ms"
+                    f" -> {cell['p95_ms'] / hybrid['p95_ms']:.2f}x unfiltered p95"
+                )
+            print(
+                f"  first search of a new process {row['first_search_s']:.2f} s; after 100 "
+                f"papers written by this process {row['after_own_write_s'] * 1000:.0f} ms, by "
+                f"another process {row['after_other_write_s'] * 1000:.0f} ms (seen: "
+                f"{row['other_write_seen']}); peak RSS of the search process "
+                f"{row['peak_rss_mb']:.0f} MB (budget 1 GB)"
+            )
+        if len(rows) >= 2:
+            small, large = min(rows), max(rows)
+            print(
+                f"hybrid p95 at {large:,} vs {small:,} (baseline): "
+                f"{rows[large]['hybrid']['p95_ms'] / rows[small]['hybrid']['p95_ms']:.2f}x; "
+                f"peak RSS {rows[large]['peak_rss_mb'] / rows[small]['peak_rss_mb']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

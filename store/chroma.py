@@ -1,42 +1,70 @@
-"""`PaperStore`: the papers and their vectors in ChromaDB. The only module that imports chromadb.
+"""`PaperStore`: the papers, their vectors and their lexical index. The only module that imports
+chromadb.
 
 One collection holds one embedding model's vectors. The collection's metadata records the
 embedder's name and dimension, and opening it with another model is an error rather than a
 silent mix of incomparable vectors. Each paper is stored whole (as JSON) so that `get` rebuilds
 the exact `Paper`, plus the few fields search filters on as typed metadata: `published` as an
-int yyyymmdd (range filters), `upvotes` as an int and `has_code` as a bool.
+int yyyymmdd (range filters), `upvotes` as an int, `has_code` as a bool, and `written`, the
+time (microseconds since the epoch) its record was last written.
+
+The lexical index (`store.lexical.LexicalIndex`, BM25 and the filter columns) lives on disk in
+the data directory, `lexical/<collection>` (with a server: `lexical/<collection>@<host>-<port>`).
+`upsert` writes each batch to Chroma and then to the lexical index, each durable before the
+next batch; a batch that reached Chroma but not the index (the process was killed in between)
+is found by ingest, which compares both (`indexed_hashes`), and rewritten.
+
+Readers see writers (`refresh`, called before each search, costs a `stat` when nothing changed):
+- Embedded store: the lexical index is shared by every process using the data directory, so it
+  is always current. Chroma's embedded store cannot be shared live: a process keeps its own
+  copy of the vector index and does not see another process's writes (its dense results go
+  stale and reading a new paper's vector fails with "Error finding id"). When the lexical index
+  shows another process's commit, the Chroma client is reopened, and a Chroma internal error is
+  recovered the same way, once, before it is reported.
+- Chroma server: every client has its own lexical index, kept consistent with the server. Each
+  write also changes a token in the collection's metadata (`paperbrief_version`); when a client
+  sees a new token it reads the records written since its newest `written` stamp, less
+  `SYNC_MARGIN_US` (writes of other clients that started earlier but committed later, and clock
+  differences between machines up to that margin), and indexes those whose content hash
+  differs. A client whose index holds fewer papers than the collection reads it all once.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import chromadb
+import chromadb.errors
 import numpy as np
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 
 from store.config import StoreSettings
 from store.errors import StoreError, StoreMismatchError
-from store.models import Link, Paper
+from store.lexical import LexicalIndex
+from store.models import Link, Paper, date_key
 
 _REQUIRED = frozenset(Paper.model_fields)
 
 # Metadata keys of the collection itself.
 _EMBEDDER_KEY = "paperbrief_embedder"
 _DIM_KEY = "paperbrief_dim"
+_VERSION_KEY = "paperbrief_version"
+# How far before its newest `written` stamp a client re-reads a shared server's records when the
+# server changed (microseconds): covers a write that started earlier than one already seen but
+# committed later, and clocks of different machines that disagree by less than this.
+SYNC_MARGIN_US = 30_000_000
 # Chroma refuses batches above its max batch size and SQLite binds every id as a variable,
 # so reads and writes go in chunks of this many ids.
 _CHUNK = 1000
-
-
-def date_key(day: date) -> int:
-    """`date(2025, 11, 6)` -> `20251106`: an int that orders like the date, for range filters."""
-    return day.year * 10000 + day.month * 100 + day.day
 
 
 def where_filter(
@@ -65,11 +93,12 @@ def where_filter(
     return {"$and": clauses}
 
 
-def _metadata(paper: Paper) -> dict[str, Any]:
+def _metadata(paper: Paper, written: int) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "paper": paper.model_dump_json(),
         "content_hash": paper.content_hash,
         "has_code": paper.has_code,
+        "written": written,
     }
     # Chroma metadata cannot hold None; an absent key simply fails the range filters.
     if paper.published is not None:
@@ -84,57 +113,106 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-class PaperStore:
-    """Papers, their vectors and filterable metadata in one Chroma collection."""
+def now_us() -> int:
+    """The `written` stamp of a record written now."""
+    return time.time_ns() // 1000
 
-    def __init__(self, collection: Any, embedder_name: str, dim: int, location: str) -> None:
+
+@dataclass
+class _Connection:
+    """How to (re)open the collection: the client factory and the collection's identity."""
+
+    settings: StoreSettings
+    path: Path | None  # the embedded store's directory; None with a server
+    embedder_name: str
+    dim: int
+
+    def client(self) -> Any:
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.path is None:
+            assert self.settings.chroma_url is not None
+            parts = urlsplit(self.settings.chroma_url)
+            if not parts.hostname:
+                raise StoreError(f"store.chroma_url={self.settings.chroma_url!r}: no host name")
+            ssl = parts.scheme == "https"
+            return chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if ssl else 8000),
+                ssl=ssl,
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
+
+    def collection(self, client: Any) -> Any:
+        return client.get_or_create_collection(
+            self.settings.collection,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={_EMBEDDER_KEY: self.embedder_name, _DIM_KEY: self.dim},
+            embedding_function=None,
+        )
+
+    def reopen(self) -> Any:
+        """A fresh embedded client: Chroma shares one client state per path and process, which
+        holds the stale vector index, so that state is dropped from its registry first."""
+        assert self.path is not None
+        registry = SharedSystemClient._identifier_to_system
+        registry.pop(str(self.path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+        return self.collection(self.client())
+
+
+def _lexical_path(settings: StoreSettings, data_dir: Path) -> Path:
+    name = settings.collection
+    if settings.chroma_url:
+        parts = urlsplit(settings.chroma_url)
+        name += f"@{parts.hostname}-{parts.port or 0}"
+    return Path(data_dir) / "lexical" / name
+
+
+class PaperStore:
+    """Papers, their vectors and filterable metadata in one Chroma collection, with their
+    lexical index beside it."""
+
+    def __init__(
+        self,
+        collection: Any,
+        embedder_name: str,
+        dim: int,
+        location: str,
+        lexical: LexicalIndex,
+        connection: _Connection | None = None,
+    ) -> None:
         self._collection = collection
         self.embedder_name = embedder_name
         self.dim = dim
         self.location = location
-        # Bumped on every write through this object, so in-process caches (the BM25 index)
-        # notice a changed abstract even when the count stays the same.
-        self.generation = 0
+        self.lexical = lexical
+        self._connection = connection
+        self._server = connection is not None and connection.path is None
+        self._token: str | None = None  # the server's change token as of the last catch-up
+        self._checked = False  # whether the lexical index was compared with Chroma's count
 
     @classmethod
     def open(
         cls, settings: StoreSettings, data_dir: Path, embedder_name: str, dim: int
     ) -> PaperStore:
-        """Open (or create) the collection for this embedder.
+        """Open (or create) the collection for this embedder, and its lexical index.
 
         Embedded store under `data_dir/chroma` unless `settings.chroma_url` names a server.
         Raises `StoreMismatchError` when the collection holds another model's vectors.
         """
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        path = None if settings.chroma_url else Path(data_dir) / "chroma"
+        connection = _Connection(settings, path, embedder_name, dim)
         try:
-            if settings.chroma_url:
-                parts = urlsplit(settings.chroma_url)
-                if not parts.hostname:
-                    raise StoreError(f"store.chroma_url={settings.chroma_url!r}: no host name")
-                ssl = parts.scheme == "https"
-                client: Any = chromadb.HttpClient(
-                    host=parts.hostname,
-                    port=parts.port or (443 if ssl else 8000),
-                    ssl=ssl,
-                    settings=chroma_settings,
-                )
-                location = settings.chroma_url
-            else:
-                path = Path(data_dir) / "chroma"
+            if path is not None:
                 path.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-                location = str(path)
-            collection = client.get_or_create_collection(
-                settings.collection,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={_EMBEDDER_KEY: embedder_name, _DIM_KEY: dim},
-                embedding_function=None,
-            )
+            collection = connection.collection(connection.client())
         except StoreError:
             raise
         except Exception as exc:
             where = settings.chroma_url or str(Path(data_dir) / "chroma")
             raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+        location = settings.chroma_url or str(path)
         meta = collection.metadata or {}
         found_name, found_dim = meta.get(_EMBEDDER_KEY), meta.get(_DIM_KEY)
         if found_name != embedder_name or found_dim != dim:
@@ -144,13 +222,91 @@ class PaperStore:
                 f"{dim}); use the same embedding settings, another data directory or another "
                 "store.collection"
             )
-        return cls(collection, embedder_name, dim, location)
+        store = cls(
+            collection,
+            embedder_name,
+            dim,
+            location,
+            LexicalIndex(_lexical_path(settings, data_dir)),
+            connection,
+        )
+        store.refresh()
+        return store
+
+    # ------------------------------------------------------------------ readers see writers
+
+    def refresh(self) -> bool:
+        """Catch up with writes by other processes and clients; True when there were some."""
+        if self._server:
+            return self._catch_up_with_server()
+        changed = self.lexical.refresh()
+        if changed and self._connection is not None:
+            self._collection = self._connection.reopen()
+        if (changed or not self._checked) and self.lexical.count() < self.count():
+            # Papers stored before the lexical index existed, or a batch whose index write
+            # was interrupted: index what is missing once.
+            self._index_from_chroma(None)
+            changed = True
+        self._checked = True
+        return changed
+
+    def _server_token(self) -> str:
+        assert self._connection is not None
+        client = self._collection._client
+        collection = client.get_collection(self._connection.settings.collection)
+        return str((collection.metadata or {}).get(_VERSION_KEY, ""))
+
+    def _catch_up_with_server(self) -> bool:
+        self.lexical.refresh()
+        token = self._server_token()
+        if token == self._token:
+            return False
+        if self.lexical.count() < self.count():
+            self._index_from_chroma(None)
+        else:
+            self._index_from_chroma(max(self.lexical.latest_written() - SYNC_MARGIN_US, 0))
+        self._token = token
+        return True
+
+    def _index_from_chroma(self, written_since: int | None) -> None:
+        """Index the stored papers (all, or those written since a stamp) whose content hash
+        the lexical index does not hold."""
+        where = None if written_since is None else {"written": {"$gte": written_since}}
+        for page, stamps in self._pages(where):
+            indexed = self.lexical.hashes([paper.id for paper in page])
+            stale = [
+                (paper, stamp)
+                for paper, stamp in zip(page, stamps, strict=True)
+                if indexed.get(paper.id) != paper.content_hash
+            ]
+            if stale:
+                self.lexical.upsert([p for p, _ in stale], [w for _, w in stale])
+
+    def _bump_token(self) -> None:
+        """Tell the server's other clients that the collection changed."""
+        meta = dict(self._collection.metadata or {})
+        meta[_VERSION_KEY] = uuid.uuid4().hex
+        self._collection.modify(metadata=meta)
+
+    def _read(self, method: str, **arguments: Any) -> Any:
+        """Call one of the collection's read methods. An embedded store that another process
+        changed under this one fails with an internal error: reopen it and try once more."""
+        try:
+            return getattr(self._collection, method)(**arguments)
+        except chromadb.errors.InternalError:
+            if self._server or self._connection is None:
+                raise
+            self._collection = self._connection.reopen()
+            return getattr(self._collection, method)(**arguments)
+
+    # ------------------------------------------------------------------ writes
 
     def count(self) -> int:
-        return int(self._collection.count())
+        return int(self._read("count"))
 
     def upsert(self, papers: Sequence[Paper], vectors: np.ndarray) -> None:
-        """Insert or replace papers by id, with their vectors (one row per paper)."""
+        """Insert or replace papers by id, with their vectors (one row per paper): each chunk
+        to Chroma, then to the lexical index."""
         if len(papers) != len(vectors):
             raise ValueError(f"{len(papers)} papers but {len(vectors)} vectors")
         if len(papers) == 0:
@@ -161,20 +317,25 @@ class PaperStore:
             )
         for start in range(0, len(papers), _CHUNK):
             batch = papers[start : start + _CHUNK]
+            written = now_us()
             self._collection.upsert(
                 ids=[paper.id for paper in batch],
                 embeddings=np.asarray(vectors[start : start + _CHUNK], dtype=np.float32),
                 # No `documents`: Chroma would build a full-text index of them, which made
                 # writes about 3x slower, and the paper JSON in the metadata holds the text.
-                metadatas=[_metadata(paper) for paper in batch],
+                metadatas=[_metadata(paper, written) for paper in batch],
             )
-        self.generation += 1
+            self.lexical.upsert(batch, written)
+        if self._server:
+            self._bump_token()
+
+    # ------------------------------------------------------------------ reads
 
     def _get(self, ids: Sequence[str], include: list[str]) -> dict[str, Any]:
         """Chroma's `get`, chunked; skips unknown ids (Chroma returns rows in its own order)."""
         merged: dict[str, Any] = {"ids": [], "metadatas": [], "embeddings": []}
         for chunk in _chunks(list(dict.fromkeys(ids))):
-            result = self._collection.get(ids=list(chunk), include=include)
+            result = self._read("get", ids=list(chunk), include=include)
             merged["ids"].extend(result["ids"])
             for key in ("metadatas", "embeddings"):
                 if key in include:
@@ -198,36 +359,28 @@ class PaperStore:
             for pid, meta in zip(result["ids"], result["metadatas"], strict=True)
         }
 
-    def all_papers(self) -> list[Paper]:
-        """Every stored paper (read in pages so memory stays flat on large stores)."""
-        return [paper for page, _ in self._pages(with_vectors=False) for paper in page]
+    def indexed_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> content hash in the lexical index, for the ids it holds."""
+        return self.lexical.hashes(ids)
 
-    def all_with_vectors(self) -> tuple[list[Paper], np.ndarray]:
-        """Every stored paper and its vector (row i belongs to paper i)."""
-        papers: list[Paper] = []
-        blocks: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)]
-        for page, vectors in self._pages(with_vectors=True):
-            papers.extend(page)
-            blocks.append(vectors)
-        return papers, np.concatenate(blocks)
+    def all_papers(self, where: dict[str, Any] | None = None) -> list[Paper]:
+        """Every stored paper passing `where` (read in pages so memory stays flat)."""
+        return [paper for page, _ in self._pages(where) for paper in page]
 
-    def _pages(self, with_vectors: bool) -> Iterator[tuple[list[Paper], np.ndarray]]:
-        include = ["metadatas", "embeddings"] if with_vectors else ["metadatas"]
+    def _pages(self, where: dict[str, Any] | None) -> Iterator[tuple[list[Paper], list[int]]]:
+        """Stored papers in pages, with each one's `written` stamp (0 when it has none)."""
         offset = 0
         while True:
-            page = self._collection.get(include=include, limit=_CHUNK, offset=offset)
+            page = self._read(
+                "get", where=where, include=["metadatas"], limit=_CHUNK, offset=offset
+            )
             if not page["ids"]:
                 return
             papers = [
                 _paper_from(pid, meta)
                 for pid, meta in zip(page["ids"], page["metadatas"], strict=True)
             ]
-            vectors = (
-                np.asarray(page["embeddings"], dtype=np.float32).reshape(len(papers), self.dim)
-                if with_vectors
-                else np.zeros((0, self.dim), dtype=np.float32)
-            )
-            yield papers, vectors
+            yield papers, [int(meta.get("written", 0)) for meta in page["metadatas"]]
             offset += len(page["ids"])
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
@@ -242,21 +395,28 @@ class PaperStore:
         return np.asarray([by_id[pid] for pid in ids], dtype=np.float32)
 
     def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """The k nearest papers to `vector` that pass `where`, as (id, cosine similarity)."""
-        if k <= 0:
+        """The k nearest papers to `vector` that pass `where` (and are among `ids` when given),
+        as (id, cosine similarity)."""
+        if k <= 0 or (ids is not None and not ids):
             return []
-        result = self._collection.query(
+        result = self._read(
+            "query",
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=k,
             where=where,
+            ids=list(ids) if ids is not None else None,
             include=["distances"],
         )
-        ids = result["ids"][0]
+        found = result["ids"][0]
         distances = result["distances"][0] if result["distances"] else []
         # Chroma's cosine space reports distance = 1 - cosine similarity.
-        return [(pid, 1.0 - float(dist)) for pid, dist in zip(ids, distances, strict=True)]
+        return [(pid, 1.0 - float(dist)) for pid, dist in zip(found, distances, strict=True)]
 
 
 def _paper_from(pid: str, meta: Any) -> Paper:

@@ -7,8 +7,9 @@ before the next is embedded, so a run killed half way loses nothing already stor
 run picks up the rest with no duplicates (ids are the keys).
 
 A paper whose title and abstract are unchanged but whose other fields differ (upvotes grow on
-the Daily Papers page, a code link appears) is rewritten with its stored vector: nothing is
-embedded and it counts as unchanged. A paper identical to the stored one is not written at all.
+the Daily Papers page, a code link appears), or that is missing from the lexical index, is
+rewritten with its stored vector: nothing is embedded and it counts as unchanged. A paper
+identical to the stored one is not written at all.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def ingest_items(
             latest[item.id] = item
     papers = list(latest.values())
 
-    stored = {paper.id: paper for paper in store.get([paper.id for paper in papers])}
+    ids = [paper.id for paper in papers]
+    stored = {paper.id: paper for paper in store.get(ids)}
+    # A batch written to Chroma but not to the lexical index (the run was killed in between) is
+    # rewritten from its stored vector.
+    indexed = store.indexed_hashes(ids)
     to_embed: list[Paper] = []
     refreshed: list[Paper] = []
     for paper in papers:
@@ -74,7 +79,7 @@ def ingest_items(
             to_embed.append(paper)
         else:
             report.unchanged.append(paper.id)
-            if old != paper:
+            if old != paper or indexed.get(paper.id) != paper.content_hash:
                 refreshed.append(paper)
 
     total = len(to_embed) + len(refreshed)

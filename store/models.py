@@ -56,6 +56,11 @@ def http_url(url: str | None) -> str | None:
     return url.replace("(", "%28").replace(")", "%29")
 
 
+def date_key(day: date) -> int:
+    """`date(2025, 11, 6)` -> `20251106`: an int that orders like the date, for range filters."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
 def normalise_text(text: str) -> str:
     """Unicode-normalised text with runs of white space folded to one space and LaTeX residue
     (`14.2\\%`, `22.58times`) turned into what the author wrote (`14.2%`, `22.58x`)."""

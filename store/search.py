@@ -1,34 +1,31 @@
 """Hybrid search over the store: dense (Chroma) plus BM25, fused, filtered, optionally diverse.
 
 Both retrievers see the same filters (date range, minimum upvotes, has code) and each takes
-`settings.candidates` candidates. The fused score is a weighted sum of one part per retriever,
-each retriever's scores min-max scaled over its candidates (so the best is 1 and the gaps
-survive). By default (`fusion="scores"`) BM25's part is then multiplied by a confidence that
-does not depend on the other candidates: how much of the most any paper could score for the
-query its best match reaches (`_lexical_parts`). When a paper shares the query's rare words
-the confidence is near 1 and the fusion is plain min-max fusion, the best on queries that
-reuse a paper's words. When no paper really shares them (a paraphrase), BM25's best match is
-incidental, the confidence is small and the dense ranking decides: min-max scaling alone
-(`fusion="minmax"`, the former default) gave that incidental match 1.0, which outvoted the
-dense winner (hit@1 0.18 against 0.57 dense-only on paraphrases in
-bench/bench_search_quality.py). Score fusion keeps how far ahead the best match is, which
-reciprocal rank fusion (`fusion="rrf"`, sum of 1 / (rrf_k + rank)) loses; it ranked worse on the
-sample. An optional MMR step trades relevance for variety among the fused
-candidates. `mode="dense"` and `mode="lexical"` run one retriever alone, for measurement.
+`settings.candidates` candidates (`Searcher.candidates`); `fuse` merges them. The fused score is
+a weighted sum of one part per retriever, each retriever's scores min-max scaled over its
+candidates (so the best is 1 and the gaps survive). By default (`fusion="scores"`) BM25's part
+is then multiplied by a confidence that does not depend on the other candidates: the share of
+the query's idf mass that BM25's best match contains (`Candidates.coverage`), through a steep
+curve around `COVERAGE_HALF`. A paper holding the query's rare terms (a name, a quoted number)
+gets BM25 its full say; when the best match shares only common words (a paraphrase), the dense
+ranking decides. Plain min-max fusion (`fusion="minmax"`) and reciprocal rank fusion
+(`fusion="rrf"`, sum of 1 / (rrf_k + rank)) are kept for comparison; the constants were chosen
+on SciTLDR known-item search and the sample's queries (bench/bench_fusion.py, BENCHMARKS.md). An
+optional MMR step trades relevance for variety among the fused candidates. `mode="dense"` and
+`mode="lexical"` run one retriever alone, for measurement.
 
-Filtered dense queries are answered exactly from the in-memory snapshot (the papers' vectors and
-filter columns) instead of Chroma's `where`: Chroma's metadata filters scan SQLite and took 1.5 s
-per query at 100k papers (bench/bench_store.py), a numpy product over the rows that pass takes
-milliseconds. Unfiltered dense queries use Chroma's HNSW index.
-
-The snapshot (papers, vectors, BM25 index) lives in memory and is rebuilt lazily when the store
-changes: when its count changes, or when this process wrote to it (`PaperStore.generation`).
-A write by another process that keeps the count (a changed abstract on a shared Chroma server)
-is seen after a restart.
+Nothing is held in memory between searches: BM25 and the filters run in the on-disk lexical
+index (`store.lexical`), dense search in Chroma. A filtered dense query asks Chroma for the
+nearest papers among the ids that pass the filters (read from the lexical index's fast fields)
+when at most `FILTER_IDS_LIMIT` pass, and otherwise for the nearest overall from a wider pool,
+keeping those that pass (Chroma's own `where` filter took 2.3 s per query at 100k papers).
+Before each search the store catches up with writes by other processes and clients
+(`PaperStore.refresh`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,90 +33,37 @@ from typing import Literal
 
 import numpy as np
 
-from store.chroma import PaperStore, date_key
+from store.chroma import PaperStore
 from store.config import SearchSettings
 from store.embeddings import Embedder
-from store.lexical import BM25Index
+from store.lexical import Filters
 from store.models import Hit, Paper
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
 
-# Share of the attainable BM25 score at which the confidence in BM25 is one half (see
-# `_lexical_parts`). Chosen on the tuning half of bench/bench_search_quality.py's queries: the
-# best of 0.10..0.80 in steps of 0.05 by recall@5 + hit@1 + MRR@10 at dense weight 0.5 (0.20
-# to 0.40 scored within a query of it). On the sample, the best BM25 match of queries that reuse
-# a paper's words reached 0.17..0.84 of the attainable score (all but one above 0.26), that of
-# paraphrases 0.10..0.26.
-COVERAGE_HALF = 0.35
+# Coverage (share of the query's idf mass in BM25's best match) at which the confidence in BM25
+# is one half; with `SearchSettings.dense_weight` 0.2, chosen on the tuning half of
+# bench/bench_fusion.py (SciTLDR-A dev known-item search with and without title words, and the
+# sample's queries) as the grid point whose worst margin over the better of plain BM25 and RRF,
+# across every set and metric, was highest. Held-out half: R@1 and MRR@10 at or above both on
+# every set; R@5 0.97x of RRF on the second TLDRs (BENCHMARKS.md).
+COVERAGE_HALF = 0.4
+# Up to this many papers passing the filters, dense search asks Chroma for the nearest among
+# their ids; above it, for the nearest overall from a pool wide enough that about OVERFETCH
+# times the candidates pass, and keeps those that pass. Chroma's own `where` took 2.3 s per
+# query at 100k papers whatever the filter (bench/bench_store.py).
+FILTER_IDS_LIMIT = 5000
+OVERFETCH = 2.0
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    """The papers as of one store state, with the BM25 index and filter columns over them."""
+class Candidates:
+    """What each retriever found for one query, before fusion."""
 
-    key: tuple[int, int]
-    papers: list[Paper]
-    by_id: dict[str, Paper]
-    index: BM25Index
-    vectors: np.ndarray  # row i is papers[i]'s vector
-    published: np.ndarray  # yyyymmdd, 0 when unknown
-    upvotes: np.ndarray  # -1 when unknown
-    has_code: np.ndarray
-
-    @classmethod
-    def build(cls, key: tuple[int, int], store: PaperStore) -> _Snapshot:
-        papers, vectors = store.all_with_vectors()
-        return cls(
-            key=key,
-            papers=papers,
-            by_id={paper.id: paper for paper in papers},
-            index=BM25Index(papers),
-            vectors=vectors,
-            published=np.array(
-                [date_key(p.published) if p.published else 0 for p in papers], dtype=np.int64
-            ),
-            upvotes=np.array(
-                [p.upvotes if p.upvotes is not None else -1 for p in papers], dtype=np.int64
-            ),
-            has_code=np.array([p.has_code for p in papers], dtype=bool),
-        )
-
-    def allowed(
-        self,
-        since: date | None,
-        until: date | None,
-        min_upvotes: int | None,
-        has_code: bool | None,
-    ) -> np.ndarray | None:
-        """Mask of papers passing the filters (same semantics as `where_filter`); None when
-        no filter is set."""
-        if since is None and until is None and min_upvotes is None and has_code is None:
-            return None
-        mask = np.ones(len(self.papers), dtype=bool)
-        if since is not None:
-            mask &= self.published >= date_key(since)
-        if until is not None:
-            mask &= (self.published > 0) & (self.published <= date_key(until))
-        if min_upvotes is not None:
-            mask &= (self.upvotes >= 0) & (self.upvotes >= min_upvotes)
-        if has_code is not None:
-            mask &= self.has_code == has_code
-        return mask
-
-    def exact_dense(
-        self, query_vector: np.ndarray, n: int, mask: np.ndarray
-    ) -> list[tuple[str, float]]:
-        """The n papers passing `mask` nearest to the query, by exact cosine similarity."""
-        rows = np.flatnonzero(mask)
-        if len(rows) == 0:
-            return []
-        similarity = self.vectors[rows] @ np.asarray(query_vector, dtype=np.float32)
-        if len(rows) > n:
-            best = np.argpartition(-similarity, n - 1)[:n]
-            rows, similarity = rows[best], similarity[best]
-        order = sorted(range(len(rows)), key=lambda i: (-float(similarity[i]), int(rows[i])))
-        return [(self.papers[rows[i]].id, float(similarity[i])) for i in order]
+    dense: list[tuple[str, float]]  # (id, cosine similarity), best first
+    lexical: list[tuple[str, float]]  # (id, BM25 score), best first
+    coverage: float  # share of the query's idf that BM25's best match contains (0: no match)
 
 
 class Searcher:
@@ -133,17 +77,11 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self._snapshot: _Snapshot | None = None
-
-    def _current(self) -> _Snapshot:
-        key = (self.store.generation, self.store.count())
-        if self._snapshot is None or self._snapshot.key != key:
-            self._snapshot = _Snapshot.build(key, self.store)
-        return self._snapshot
 
     def papers(self) -> list[Paper]:
-        """Every stored paper, from the same in-memory snapshot search uses."""
-        return list(self._current().papers)
+        """Every stored paper, including what other processes wrote."""
+        self.store.refresh()
+        return self.store.all_papers()
 
     def search(
         self,
@@ -165,28 +103,19 @@ class Searcher:
             raise ValueError(f"since ({since}) is after until ({until})")
         if mode not in SEARCH_MODES:
             raise ValueError(f"unknown search mode {mode!r}; expected one of {SEARCH_MODES}")
-        snapshot = self._current()
-        if not snapshot.papers:
-            return []
-        pool = max(self.settings.candidates, k)
-        dense: list[tuple[str, float]] = []
-        lexical: list[tuple[str, float]] = []
-        mask = snapshot.allowed(since, until, min_upvotes, has_code)
-        if mode in ("hybrid", "dense"):
-            query_vector = self.embedder.embed([query])[0]
-            if mask is None:
-                dense = self.store.query(query_vector, pool)
-            else:
-                dense = snapshot.exact_dense(query_vector, pool, mask)
-        if mode in ("hybrid", "lexical"):
-            lexical = snapshot.index.top(query, pool, mask)
-
+        found = self.candidates(
+            query,
+            max(self.settings.candidates, k),
+            Filters(since, until, min_upvotes, has_code),
+            mode,
+        )
+        dense, lexical = found.dense, found.lexical
         if mode == "dense":
             ranked = dense
         elif mode == "lexical":
             ranked = lexical
         else:
-            ranked = self._fuse(dense, lexical, snapshot.index.max_score(query))
+            ranked = fuse(found, self.settings)
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense, start=1)}
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical, start=1)}
 
@@ -194,7 +123,7 @@ class Searcher:
             ranked = self._mmr(ranked, k)
         ranked = ranked[:k]
 
-        papers = self._papers_for([pid for pid, _ in ranked], snapshot)
+        papers = {paper.id: paper for paper in self.store.get([pid for pid, _ in ranked])}
         return [
             Hit(
                 paper=papers[pid],
@@ -206,34 +135,39 @@ class Searcher:
             if pid in papers
         ]
 
-    def _fuse(
-        self,
-        dense: Sequence[tuple[str, float]],
-        lexical: Sequence[tuple[str, float]],
-        lexical_ceiling: float,
-    ) -> list[tuple[str, float]]:
-        """Merge the two rankings; a paper missing from one list scores 0 there."""
-        fusion = self.settings.fusion
-        if fusion == "rrf":
-            dense_parts, lexical_parts = (
-                _rank_parts(dense, self.settings.rrf_k),
-                _rank_parts(lexical, self.settings.rrf_k),
-            )
-        elif fusion == "minmax":
-            dense_parts, lexical_parts = _minmax_parts(dense), _minmax_parts(lexical)
-        else:
-            dense_parts, lexical_parts = (
-                _minmax_parts(dense),
-                _lexical_parts(lexical, lexical_ceiling),
-            )
-        weights = (self.settings.dense_weight, 1.0 - self.settings.dense_weight)
-        fused: dict[str, float] = {}
-        for weight, ranking, parts in zip(
-            weights, (dense, lexical), (dense_parts, lexical_parts), strict=True
-        ):
-            for (pid, _), part in zip(ranking, parts, strict=True):
-                fused[pid] = fused.get(pid, 0.0) + weight * part
-        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    def candidates(
+        self, query: str, pool: int, filters: Filters, mode: SearchMode = "hybrid"
+    ) -> Candidates:
+        """Each retriever's `pool` best papers passing `filters` (only those `mode` uses), after
+        catching up with other writers."""
+        self.store.refresh()
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        coverage = 0.0
+        if mode in ("hybrid", "dense"):
+            dense = self._dense(self.embedder.embed([query])[0], pool, filters)
+        if mode in ("hybrid", "lexical"):
+            lexical = self.store.lexical.top(query, pool, filters)
+            if lexical:
+                coverage = self.store.lexical.coverage(query, lexical[0][0])
+        return Candidates(dense, lexical, coverage)
+
+    def _dense(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """The n papers passing `filters` nearest to `vector`, by cosine similarity."""
+        if not filters:
+            return self.store.query(vector, n)
+        index = self.store.lexical
+        allowed = index.matching_ids(filters, FILTER_IDS_LIMIT)
+        if allowed is not None:
+            return self.store.query(vector, n, ids=allowed)
+        # Many pass: the nearest papers overall from a pool wide enough that about OVERFETCH
+        # times n of them pass, kept when they pass.
+        total = max(index.count(), 1)
+        share = max(index.count_matching(filters), 1) / total
+        wanted = min(total, math.ceil(n * OVERFETCH / share))
+        near = self.store.query(vector, wanted)
+        passing = index.passing([pid for pid, _ in near], filters)
+        return [(pid, score) for pid, score in near if pid in passing][:n]
 
     def _mmr(self, ranked: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
         """Maximal marginal relevance: each pick maximises
@@ -259,13 +193,33 @@ class Searcher:
             remaining.remove(best)
         return [ranked[i] for i in chosen]
 
-    def _papers_for(self, ids: list[str], snapshot: _Snapshot) -> dict[str, Paper]:
-        found = {pid: snapshot.by_id[pid] for pid in ids if pid in snapshot.by_id}
-        missing = [pid for pid in ids if pid not in found]
-        if missing:
-            # Written by another process since the snapshot: read them from the store.
-            found.update({paper.id: paper for paper in self.store.get(missing)})
-        return found
+
+def fuse(
+    found: Candidates, settings: SearchSettings, coverage_half: float | None = None
+) -> list[tuple[str, float]]:
+    """Merge the two rankings by `settings.fusion`; a paper missing from one list scores 0
+    there. `coverage_half` overrides `COVERAGE_HALF` (for the benches that choose it)."""
+    dense, lexical = found.dense, found.lexical
+    if settings.fusion == "rrf":
+        dense_parts, lexical_parts = (
+            _rank_parts(dense, settings.rrf_k),
+            _rank_parts(lexical, settings.rrf_k),
+        )
+    elif settings.fusion == "minmax":
+        dense_parts, lexical_parts = _minmax_parts(dense), _minmax_parts(lexical)
+    else:
+        half = COVERAGE_HALF if coverage_half is None else coverage_half
+        confidence = found.coverage**4 / (found.coverage**4 + half**4) if found.coverage else 0.0
+        dense_parts = _minmax_parts(dense)
+        lexical_parts = [confidence * part for part in _minmax_parts(lexical)]
+    weights = (settings.dense_weight, 1.0 - settings.dense_weight)
+    fused: dict[str, float] = {}
+    for weight, ranking, parts in zip(
+        weights, (dense, lexical), (dense_parts, lexical_parts), strict=True
+    ):
+        for (pid, _), part in zip(ranking, parts, strict=True):
+            fused[pid] = fused.get(pid, 0.0) + weight * part
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _rank_parts(ranking: Sequence[tuple[str, float]], rrf_k: int) -> list[float]:
@@ -282,17 +236,3 @@ def _minmax_parts(ranking: Sequence[tuple[str, float]]) -> list[float]:
     if high <= low:
         return [1.0] * len(scores)
     return [(score - low) / (high - low) for score in scores]
-
-
-def _lexical_parts(ranking: Sequence[tuple[str, float]], ceiling: float) -> list[float]:
-    """Min-max scaled BM25 scores times the confidence that BM25 found the query's words:
-    x^4 / (x^4 + COVERAGE_HALF^4), x the best candidate's share of the attainable score.
-
-    The curve is steep, close to a switch: a best match that shares only a word or two of the
-    query gets little say, one that matches much of it counts nearly in full.
-    """
-    if not ranking or ceiling <= 0.0:
-        return [0.0] * len(ranking)
-    share = ranking[0][1] / ceiling
-    confidence = share**4 / (share**4 + COVERAGE_HALF**4)
-    return [confidence * part for part in _minmax_parts(ranking)]
