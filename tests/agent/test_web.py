@@ -204,6 +204,12 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     page.click("form#ask button")
     page.wait_for_selector(".turn:nth-child(2) .answer.done")
 
+    # The thread is listed under Recent threads on a fresh chat page, by its first question.
+    thread = page.url.split("thread=")[1]
+    page.goto(f"{server}/chat")
+    recent = page.locator("#threads a", has_text=SPEED_UP)
+    assert recent.get_attribute("href") == f"/chat?thread={thread}"
+
     # Compare two ticked search results.
     page.goto(f"{server}/?q=KV+cache")
     boxes = page.locator("ol.hits input[name=ids]")

@@ -33,9 +33,44 @@ async function* serverEvents(response) {
   }
 }
 
+// Threads this browser asked on, newest first (kept in localStorage; the server keeps each
+// thread's turns).
+const THREADS_KEY = "paperbrief.threads";
+
+function recentThreads() {
+  try {
+    return JSON.parse(localStorage.getItem(THREADS_KEY) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function rememberThread(id, question) {
+  const kept = recentThreads().filter((t) => t.id !== id);
+  const first = recentThreads().find((t) => t.id === id);
+  kept.unshift({ id, question: first ? first.question : question });
+  localStorage.setItem(THREADS_KEY, JSON.stringify(kept.slice(0, 20)));
+}
+
+function showThreads(current) {
+  const list = document.getElementById("threads");
+  if (!list) return;
+  const threads = recentThreads();
+  list.replaceChildren();
+  for (const thread of threads) {
+    const item = el("li");
+    const link = el("a", thread.id === current ? "current" : "", thread.question);
+    link.href = "/chat?thread=" + encodeURIComponent(thread.id);
+    item.appendChild(link);
+    list.appendChild(item);
+  }
+  list.parentElement.hidden = threads.length === 0;
+}
+
 function setupChat() {
   const section = document.querySelector("section.chat");
   if (!section) return;
+  showThreads(section.dataset.thread || "");
   const form = document.getElementById("ask");
   const log = document.getElementById("log");
   let thread = section.dataset.thread || "";
@@ -79,6 +114,10 @@ function setupChat() {
             thread = data.thread_id;
             section.dataset.thread = thread;
             history.replaceState(null, "", "/chat?thread=" + encodeURIComponent(thread));
+          }
+          if (thread) {
+            rememberThread(thread, question);
+            showThreads(thread);
           }
         } else if (event === "error") {
           answer.replaceChildren(el("p", "error", data.message));
