@@ -27,26 +27,30 @@ own papers as already sent, and sending is idempotent per period and recipient l
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
-from agent.errors import MailError, UnsupportedTakeawayError
+from agent.errors import LLMError, MailError, UnsupportedTakeawayError
 from agent.mail import SentLedger, build_message, send_message, sender_address
 from agent.periods import period_label
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
 from agent.settings import Settings
 from agent.themes import plan_themes, theme_name, week_terms
+from agent.verify import strip_citation_marks
 from agent.writers import Writer
 from agent.writers.extractive import tldr
 from store.models import Paper
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OTHER_PAPERS = "Other papers this week"
 
@@ -72,14 +76,52 @@ class BriefingDeps:
     ledger: SentLedger
 
 
-def _takeaway(writer: Writer, paper: Paper) -> tuple[str, Usage]:
+@dataclass
+class _Takeaway:
+    text: str
+    usage: Usage
+    extractive_fallback: bool = False
+
+
+def _takeaway(writer: Writer, paper: Paper) -> _Takeaway:
     """The paper's one-line takeaway; the extractive one when the LLM's kept stating numbers
-    its abstract does not contain (one unsupported line must not cost the whole briefing)."""
+    its abstract does not contain (one unsupported line must not cost the whole briefing, but
+    the briefing says how many were replaced). Like prose, a takeaway cites nothing: a
+    bracketed number in it ("cite paper [999]") is removed by the verifier's rule."""
     try:
-        return writer.takeaway(paper)
+        text, usage = writer.takeaway(paper)
+        return _Takeaway(strip_citation_marks(text), usage)
     except UnsupportedTakeawayError as exc:
         log.warning("%s; using the extractive takeaway instead", exc)
-        return tldr(paper), Usage()
+        return _Takeaway(strip_citation_marks(tldr(paper)), Usage(), extractive_fallback=True)
+
+
+class _Stopped(Exception):
+    """A briefing job not started because another one's LLM call already failed."""
+
+
+def _results_or_first_failure(pool_jobs: Sequence[Future[Any]]) -> None:
+    """Wait for every job, or raise the first failure at once with the jobs not yet started
+    cancelled: an LLM that failed for one theme (retries exhausted) fails the briefing then,
+    rather than after every other theme's calls have failed the same way."""
+    done, _pending = wait(pool_jobs, return_when=FIRST_EXCEPTION)
+    failed = [job for job in done if not job.cancelled() and job.exception() is not None]
+    if not failed:
+        return
+    for job in pool_jobs:
+        job.cancel()
+    errors = [job.exception() for job in failed]
+    first = next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
+    assert first is not None
+    raise first
+
+
+def fallback_notice(replaced: int, total: int) -> str:
+    """What an LLM-mode briefing says when some takeaways are extractive instead."""
+    return (
+        f"{replaced} of {total} takeaways were written by the offline extractive writer: the "
+        "LLM's kept stating numbers their abstracts do not contain."
+    )
 
 
 def _listing_summary(papers: Sequence[Paper], mode: Mode) -> Comparison:
@@ -115,6 +157,7 @@ def build_briefing(
     mode = deps.writer.mode
     usage = Usage()
     themes: list[Theme] = []
+    fallbacks: list[str] = []
     if new:
         vectors = deps.vectors([paper.id for paper in new])
         plan = plan_themes(
@@ -124,15 +167,31 @@ def build_briefing(
         others = [new[i] for i in plan.other]
         terms = week_terms(new)
         workers = max(1, deps.settings.llm.concurrency)
+        stop = threading.Event()
+
+        def guarded(job: Callable[..., T], *args: Any) -> T:
+            if stop.is_set():
+                raise _Stopped()
+            try:
+                return job(*args)
+            except LLMError:
+                stop.set()
+                raise
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
-            takeaway_jobs = {p.id: pool.submit(_takeaway, deps.writer, p) for p in new}
+            takeaway_jobs = {p.id: pool.submit(guarded, _takeaway, deps.writer, p) for p in new}
             # A theme is small enough to compare whole (`max_theme_size`).
-            summary_jobs = [pool.submit(deps.compare, [p.id for p in group]) for group in groups]
+            summary_jobs = [
+                pool.submit(guarded, deps.compare, [p.id for p in group]) for group in groups
+            ]
+            _results_or_first_failure([*takeaway_jobs.values(), *summary_jobs])
             takeaways: dict[str, str] = {}
             for paper_id, takeaway_job in takeaway_jobs.items():
-                text, spent = takeaway_job.result()
-                takeaways[paper_id] = text
-                usage.add(spent)
+                done = takeaway_job.result()
+                takeaways[paper_id] = done.text
+                usage.add(done.usage)
+                if done.extractive_fallback:
+                    fallbacks.append(paper_id)
             for group, summary_job in zip(groups, summary_jobs, strict=True):
                 summary = summary_job.result()
                 usage.add(summary.usage)
@@ -168,6 +227,8 @@ def build_briefing(
         mode=mode,
         usage=usage,
     )
+    if fallbacks:
+        briefing.notices.append(fallback_notice(len(fallbacks), len(new)))
     title = settings.title
     briefing.markdown = render_markdown(briefing, earlier, title)
     briefing.html = render_html(briefing, earlier, title)

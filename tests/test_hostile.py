@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from agent.api import PaperBrief
-from agent.briefing import deliver_briefing
 from agent.results import Briefing, WrittenResult
 from tests.conftest import MakePB
 from tests.support.agent_responder import AgentResponder, PaperBlock
 from tests.support.hostile import (
+    CRLF_TITLE,
     EMAIL_TAGS,
     HOSTILE_RECORDS,
     REJECTED,
+    SCRIPT_TITLE,
     STORED_IDS,
     assert_html_inert,
     assert_markdown_inert,
@@ -70,7 +71,7 @@ def _check_briefing(pb: PaperBrief, briefing: Briefing, smtp_server: SMTPSink) -
     for pick in briefing.picks:
         assert_no_fake_citations(pick.reason)
 
-    delivery = deliver_briefing(pb, briefing, ["ada@example.org"])
+    delivery = pb.send_briefing(briefing, ["ada@example.org"])
     assert delivery.sent
     message = smtp_server.received[-1][1]
     rich, plain = message.get_body(("html",)), message.get_body(("plain",))
@@ -107,6 +108,12 @@ def test_offline_answers_comparisons_and_picks_keep_hostile_paper_text_as_text(
         assert_no_fake_citations(rec.reason)
 
 
+def test_offline_briefing_keeps_hostile_paper_text_as_text(
+    hostile_pb: PaperBrief, smtp_server: SMTPSink
+) -> None:
+    _check_briefing(hostile_pb, hostile_pb.briefing(*WEEK), smtp_server)
+
+
 def test_llm_outputs_keep_hostile_paper_and_model_text_as_text(
     hostile_pb: PaperBrief, openai_server: OpenAIServer, smtp_server: SMTPSink, tmp_path: Path
 ) -> None:
@@ -140,3 +147,9 @@ def test_llm_outputs_keep_hostile_paper_and_model_text_as_text(
     assert comparison.mode == "llm" and comparison.rows
     _check_written(comparison)
     assert "Read first" in comparison.markdown
+
+    briefing = pb.briefing(*WEEK)
+    assert briefing.mode == "llm"
+    _check_briefing(pb, briefing, smtp_server)
+    titles = " ".join(p.title for t in briefing.themes for p in t.papers)
+    assert SCRIPT_TITLE in titles and CRLF_TITLE.split("\r")[0] in titles

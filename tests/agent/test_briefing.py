@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from agent.api import PaperBrief
-from agent.briefing import output_paths
+from agent.briefing import fallback_notice, output_paths
 from agent.cli import main
+from agent.errors import LLMError
 from agent.mail import SentLedger
 from agent.periods import iso_week_range, last_complete_week, period_label, resolve_period
 from agent.settings import Settings
@@ -453,3 +454,44 @@ def test_llm_briefing_counts_its_calls_and_a_rerun_makes_none(
     assert second.usage.llm_calls == 0
     assert second.usage.cached_calls == first.usage.llm_calls
     assert second.markdown == first.markdown
+
+
+def test_a_failing_llm_stops_the_briefing_at_the_first_exhausted_call(
+    make_pb: MakePB, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    # No reply scripted: every request gets HTTP 500.
+    pb = make_pb(
+        llm={
+            "mode": "llm",
+            "base_url": openai_server.base_url,
+            "model": "test-model",
+            "concurrency": 1,
+            "cache": False,
+        },
+        retry={"max_retries": 1, "backoff": 0},
+    )
+    assert pb.ingest(_write_jsonl(tmp_path / "week.jsonl", RECORDS)).ok
+
+    with pytest.raises(LLMError, match="500"):
+        pb.briefing(*WEEK)
+
+    # One logical call's attempt and retry, not every paper's and theme's calls.
+    assert len(openai_server.chat_requests) == 2
+
+
+def test_an_llm_briefing_says_in_every_rendering_when_takeaways_are_extractive(
+    make_pb: MakePB, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    # The model's takeaways state a number no abstract has, and its rewrites give up.
+    openai_server.set_responder(AgentResponder(chat=lambda papers, prompt: "It is 97.5% better."))
+    pb = make_pb(llm={"mode": "llm", "base_url": openai_server.base_url, "model": "test-model"})
+    assert pb.ingest(_write_jsonl(tmp_path / "week.jsonl", RECORDS)).ok
+
+    briefing = pb.briefing(*WEEK)
+
+    assert briefing.mode == "llm"
+    assert briefing.notices == [fallback_notice(4, 4)]
+    said = "4 of 4 takeaways were written by the offline extractive writer"
+    for rendering in (briefing.markdown, html.unescape(briefing.html), briefing.text):
+        assert said in " ".join(rendering.split())
+    assert all("97.5" not in t for theme in briefing.themes for t in theme.takeaways.values())
