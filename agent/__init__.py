@@ -8,6 +8,7 @@ from agent.api import PaperBrief
 from agent.errors import (
     BindError,
     EmbeddingError,
+    InvalidInputError,
     LLMError,
     LLMInvalidReplyError,
     LLMRepetitionError,
@@ -49,6 +50,7 @@ __all__ = [
     "EmbeddingError",
     "Hit",
     "IngestReport",
+    "InvalidInputError",
     "LLMError",
     "LLMInvalidReplyError",
     "LLMRepetitionError",

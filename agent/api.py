@@ -16,9 +16,18 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import httpx
 from pydantic import BaseModel
 
-from agent.errors import PaperNotFoundError
+from agent.errors import PaperNotFoundError, StoreError
+from agent.inputs import (
+    check_interests,
+    check_k,
+    check_min_upvotes,
+    check_paper_ids,
+    check_text,
+    check_thread_id,
+)
 from agent.results import Answer, Briefing, Comparison, FetchReport, Mode, Recommendation, Usage
 from agent.settings import Settings, load_settings
 from agent.writers import Writer
@@ -212,15 +221,25 @@ class PaperBrief:
         progress: bool | ProgressCallback | None = None,
     ) -> IngestReport:
         with _progress_for(progress, source) as callback:
-            return ingest_items(
-                items,
-                self.store,
-                self.embedder,
-                source=source,
-                cache=self.embedding_cache,
-                batch_size=self.settings.embedding.batch_size * 4,
-                progress=callback,
-            )
+            try:
+                return ingest_items(
+                    items,
+                    self.store,
+                    self.embedder,
+                    source=source,
+                    cache=self.embedding_cache,
+                    batch_size=self.settings.embedding.batch_size * 4,
+                    progress=callback,
+                )
+            except httpx.TransportError as exc:
+                # Only the Chroma HTTP client talks to a server during an ingest of a local
+                # file; a URL source's own failures arrive as SourceError.
+                where = self.settings.store.chroma_url or "the Chroma server"
+                raise StoreError(
+                    f"{where} stopped answering during the ingest of {source} "
+                    f"({type(exc).__name__}: {exc}); papers written before are kept: start the "
+                    "server and run the same ingest again, it resumes where it stopped"
+                ) from exc
 
     def fetch(
         self,
@@ -292,11 +311,11 @@ class PaperBrief:
         over different topics (MMR).
         """
         return self.searcher.search(
-            query,
-            k=k,
+            check_text(query, "the search query"),
+            k=check_k(k),
             since=as_date(since, "since"),
             until=as_date(until, "until"),
-            min_upvotes=min_upvotes,
+            min_upvotes=check_min_upvotes(min_upvotes),
             has_code=has_code,
             diverse=diverse,
             mode=mode,
@@ -391,12 +410,14 @@ class PaperBrief:
         (a new thread when None; the answer's `thread_id` says which). A question the papers do
         not cover gets `abstained=True` and no citations.
         """
-        return self.agent.ask(question, thread_id)
+        return self.agent.ask(check_text(question, "the question"), check_thread_id(thread_id))
 
     def ask_stream(self, question: str, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
         """`ask`, as events: `{"event": "token"|"sentence"|"retrieved", ...}` while it is
         written, then `{"event": "answer", "answer": Answer}`."""
-        return self.agent.stream_ask(question, thread_id)
+        return self.agent.stream_ask(
+            check_text(question, "the question"), check_thread_id(thread_id)
+        )
 
     def compare(
         self, query: str | None = None, paper_ids: Sequence[str] | None = None
@@ -405,7 +426,8 @@ class PaperBrief:
 
         Unknown ids raise `UnknownPapersError` (a KeyError) naming them.
         """
-        return self.agent.compare(query, paper_ids)
+        topic = check_text(query, "the comparison topic") if query is not None else None
+        return self.agent.compare(topic, check_paper_ids(paper_ids, "paper ids"))
 
     def tldr(self, paper: Paper | str) -> str:
         """The one-sentence takeaway of a paper (or a paper id)."""
@@ -432,14 +454,17 @@ class PaperBrief:
         """
         from agent.recommend import recommend
 
+        wanted = check_interests(interests)
+        count = check_k(k)
+        liked_ids = check_paper_ids(liked, "liked paper ids")
         return recommend(
             self.papers(since, until),
-            interests,
+            wanted,
             embedder=self.embedder,
             store=self.store,
             settings=self.settings.recommend,
-            k=k,
-            liked=liked,
+            k=count,
+            liked=liked_ids,
             today=as_date(today, "today"),
         )
 
@@ -487,6 +512,8 @@ class PaperBrief:
         """
         from agent.briefing import build_briefing
 
+        if interests is not None:
+            interests = check_interests(interests)
         first, last = as_date(start, "start"), as_date(end, "end")
         if first is None or last is None:
             raise ValueError("a briefing needs a start and an end date")

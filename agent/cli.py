@@ -22,10 +22,12 @@ from agent.api import PaperBrief, as_date
 from agent.compose import NOT_COVERED
 from agent.errors import (
     USER_ERRORS,
+    InvalidInputError,
     LLMError,
     PaperNotFoundError,
     UnknownPapersError,
 )
+from agent.inputs import check_k, check_min_upvotes
 from agent.results import Answer
 from agent.settings import Settings, load_settings
 from store.models import Hit
@@ -105,6 +107,26 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def _count_arg(text: str) -> int:
+    """argparse type for `-k`: the API's own bound (`agent.inputs.check_k`), as a usage error."""
+    try:
+        return check_k(int(text))
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+
+
+def _upvotes_arg(text: str) -> int:
+    """argparse type for `--min-upvotes`: 0 or more, as the API checks it."""
+    try:
+        return check_min_upvotes(int(text)) or 0
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+
+
 def _date_arg(text: str) -> str:
     """argparse type for dates: validated here, so a bad date is a usage error (exit 2)."""
     try:
@@ -164,10 +186,10 @@ def register_search(subparsers: Any) -> None:
         "search", help="hybrid search (meaning + keywords) over the stored papers"
     )
     parser.add_argument("query", help="what to look for")
-    parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    parser.add_argument("-k", type=_count_arg, default=10, help="number of results (default 10)")
     parser.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on/after")
     parser.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published on/before")
-    parser.add_argument("--min-upvotes", type=int, metavar="N", help="at least N upvotes")
+    parser.add_argument("--min-upvotes", type=_upvotes_arg, metavar="N", help="at least N upvotes")
     parser.add_argument("--has-code", action="store_true", help="only papers with a code link")
     parser.add_argument("--diverse", action="store_true", help="spread results over topics (MMR)")
     parser.add_argument("--json", action="store_true", help="print the hits as JSON")
@@ -531,7 +553,7 @@ def register_recommend(subparsers: Any) -> None:
         "liked), recency and upvotes, each with a one-sentence reason.",
     )
     parser.add_argument("interests", nargs="+", metavar="INTEREST", help="what you care about")
-    parser.add_argument("-k", type=int, default=5, help="number of papers (default 5)")
+    parser.add_argument("-k", type=_count_arg, default=5, help="number of papers (default 5)")
     parser.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD", help="published on/after")
     parser.add_argument("--until", type=_date_arg, metavar="YYYY-MM-DD", help="published on/before")
     parser.add_argument("--liked", nargs="+", metavar="ID", help="papers you liked")
@@ -666,7 +688,12 @@ REGISTRARS: tuple[Registrar, ...] = (
 # `agent.errors.USER_ERRORS`: one line on stderr, exit 1. Anything else is a bug and keeps its
 # traceback.
 # What a chat session survives: the question failed, the session did not.
-CHAT_ERRORS: tuple[type[Exception], ...] = (LLMError, UnknownPapersError, PaperNotFoundError)
+CHAT_ERRORS: tuple[type[Exception], ...] = (
+    LLMError,
+    UnknownPapersError,
+    PaperNotFoundError,
+    InvalidInputError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,6 +67,11 @@ class UnsupportedTakeawayError(ValueError):
         )
 
 
+class InvalidInputError(ValueError):
+    """An argument is out of range or too large (`agent.inputs` documents the bounds); the
+    message names the argument and the bound."""
+
+
 class PaperNotFoundError(KeyError):
     """No stored paper has the requested id."""
 
@@ -130,6 +135,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StoreError,
     PaperNotFoundError,
     UnknownPapersError,
+    UnknownLikedPapersError,
     LLMError,
     MailError,
     BindError,
@@ -141,6 +147,7 @@ __all__ = [
     "USER_ERRORS",
     "BindError",
     "EmbeddingError",
+    "InvalidInputError",
     "LLMError",
     "LLMInvalidReplyError",
     "LLMRepetitionError",

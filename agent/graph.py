@@ -14,7 +14,6 @@ The graph `langgraph.json` serves is built in `agent/studio.py`, over `PaperBrie
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -36,6 +35,7 @@ from agent.nodes import AgentDeps, AgentNodes, DepsSource
 from agent.results import Answer, Comparison
 from agent.state import AgentState
 from store import models
+from store.sqlite_files import open_sqlite
 
 THREADS_FILE = "threads.sqlite"
 
@@ -111,9 +111,9 @@ def _checkpoint_types() -> list[tuple[str, str]]:
 
 def open_checkpointer(path: Path) -> SqliteSaver:
     """A SQLite checkpointer at `path`: chat threads that survive a restart."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The saver serialises access with its own lock, so one connection serves all threads.
-    conn = sqlite3.connect(str(path), check_same_thread=False)
+    # The saver serialises access with its own lock, so one connection serves all threads. A
+    # file that is not a database is set aside with a warning; conversations start over.
+    conn = open_sqlite(path, "chat threads", check_same_thread=False)
     serde = JsonPlusSerializer(allowed_msgpack_modules=_checkpoint_types())
     return SqliteSaver(conn, serde=serde)
 

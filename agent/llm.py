@@ -214,7 +214,22 @@ class DiskCache:
             # A torn or foreign file is a miss, not a failure: the call is simply made again.
             log.warning("ignoring unreadable LLM cache entry %s: %s", path, exc)
             return None
-        return data if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            # Valid JSON of the wrong shape (another version, a hand edit): set aside so the
+            # call is made again and its reply cached in its place.
+            moved = path.with_name(path.name + ".bad")
+            try:
+                path.replace(moved)
+            except OSError:
+                moved = path
+            log.warning(
+                'LLM cache entry %s is not a {"text": ...} object; set aside as %s and calling '
+                "the LLM again",
+                path,
+                moved,
+            )
+            return None
+        return data
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)

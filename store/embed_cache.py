@@ -7,13 +7,14 @@ interrupted keeps everything it embedded before the interruption.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+
+from store.sqlite_files import open_sqlite
 
 # SQLite builds before 3.32 allow 999 bound parameters per statement.
 _CHUNK = 900
@@ -34,9 +35,11 @@ class EmbeddingCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the threads of one process, serialised by the lock.
-        self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+        # One connection shared by the threads of one process, serialised by the lock. A file
+        # that is not a database is set aside with a warning and the cache rebuilt.
+        self._conn = open_sqlite(
+            self.path, "embedding cache", timeout=30.0, check_same_thread=False
+        )
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
