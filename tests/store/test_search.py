@@ -126,7 +126,7 @@ def test_a_filter_nothing_passes_gives_no_hits(sample_pb: PaperBrief) -> None:
 def test_bad_search_arguments_are_clear_errors(sample_pb: PaperBrief) -> None:
     with pytest.raises(ValueError, match="empty"):
         sample_pb.search("   ")
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match="k must be from 1 to 100"):
         sample_pb.search("diffusion", k=0)
     with pytest.raises(ValueError, match=r"since \(2025-11-01\) is after until"):
         sample_pb.search("diffusion", since="2025-11-01", until="2025-10-01")
