@@ -154,7 +154,7 @@ def test_a_malformed_llm_cache_entry_is_set_aside_and_the_call_made_again(
     llm = pb.chat_llm
     assert llm is not None
     assert llm.chat([{"role": "user", "content": "ping"}]).text == "pong"
-    [entry] = [p for p in (pb.data_dir).rglob("*.json") if p.parent.parent.name != "runs"]
+    [entry] = list((pb.data_dir / "llm-cache").rglob("*.json"))
     entry.write_text(json.dumps({"reply": "wrong shape"}), encoding="utf-8")
 
     openai_server.enqueue("pong again")
