@@ -222,7 +222,7 @@ class LexicalIndex:
         query = self._filter_query(filters)
         if query is None:
             return self.count()
-        result = self._searcher.search(query, 0, count=True)
+        result = self._searcher.search(query, 1, count=True)
         return int(result.count)  # type: ignore[attr-defined]  # missing from tantivy's stub
 
     def passing(self, ids: Sequence[str], filters: Filters) -> set[str]:

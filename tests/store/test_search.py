@@ -268,6 +268,22 @@ def test_filtered_dense_search_matches_chromas_own_filter(
     assert [h.score for h in ours] == pytest.approx([s for _, s in from_chroma], abs=1e-4)
 
 
+@pytest.mark.parametrize("filters", [{"since": date(2025, 5, 1)}, {"min_upvotes": 2}])
+def test_a_broad_filter_keeps_the_nearest_papers_that_pass(
+    sample_pb: PaperBrief, filters: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Below the limit the filtered dense search reads the passing ids; above it, it takes a
+    # wider pool of nearest papers and keeps those that pass. Both must agree with Chroma.
+    query = "making language model inference faster"
+    vector = sample_pb.embedder.embed([query])[0]
+    from_chroma = sample_pb.store.query(vector, 5, where_filter(**filters))  # type: ignore[arg-type]
+    monkeypatch.setattr("store.search.FILTER_IDS_LIMIT", 1)
+
+    ours = sample_pb.searcher.search(query, k=5, mode="dense", **filters)  # type: ignore[arg-type]
+
+    assert [h.paper.id for h in ours] == [pid for pid, _ in from_chroma]
+
+
 def test_bm25_scores_follow_the_okapi_formula(tmp_path: Path) -> None:
     texts = ["cats chase mice", "dogs chase cats and cats nap", "birds sing"]
     index = bm25_index(tmp_path, [("t", text) for text in texts])
