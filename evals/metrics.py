@@ -144,7 +144,8 @@ def plain_text(markdown: str, drop_titles: Iterable[str] = ()) -> str:
     for raw in markdown.splitlines():
         stripped = raw.strip()
         is_row = stripped.startswith("|")
-        pieces = stripped.strip("|").split("|") if is_row else [stripped]
+        # An escaped pipe (`\|`) inside a cell is text, not a cell boundary.
+        pieces = _CELL_BOUNDARY.split(stripped.strip("|")) if is_row else [stripped]
         is_label_place = is_row or stripped.startswith("#")
         for piece in pieces:
             line = _clean(piece)
@@ -163,11 +164,17 @@ def _clean(piece: str) -> str:
     line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)  # links keep their text
     line = re.sub(r"https?://\S+", "", line)
     line = re.sub(r"^(#+|[-*+>]|\d+\.)\s+", "", line).strip()
+    # Backslash escapes are markup: the reader sees `C^\infty`, not `C^\\infty`, and a title
+    # must read as the title for the source list to be recognised.
+    line = _ESCAPED.sub(r"\1", line)
     bare = line.replace("**", "").replace("__", "").strip()
     return "" if bare.casefold().rstrip(":") in _SOURCE_HEADINGS else line
 
 
 _SOURCE_HEADINGS = frozenset({"sources", "references", "papers"})
+# CommonMark: a backslash before ASCII punctuation escapes it.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_CELL_BOUNDARY = re.compile(r"(?<!\\)\|")
 
 
 def _is_note(line: str) -> bool:

@@ -126,3 +126,18 @@ def test_an_unsupported_paraphrase_can_be_rescued_by_embedding_similarity() -> N
     # cos 0.8 >= 0.7 supports it; cos 0.6 does not.
     assert metrics.is_supported(sentence, evidence, close)
     assert not metrics.is_supported(sentence, evidence, far)
+
+
+def test_plain_text_reads_markdown_escapes_as_the_text_they_escape() -> None:
+    # Titles are escaped in results (`C^\infty` -> `C^\\infty`); the source entry must still be
+    # recognised as the title, and an escaped pipe stays inside its table cell.
+    title = "AlgoNet: $C^\\infty$ Smooth Algorithmic Neural Networks"
+    markdown = (
+        "AlgoNet smooths algorithms for inverse problems [1].\n\n"
+        "| # | Paper | Key result |\n| --- | --- | --- |\n"
+        "| [1] | AlgoNet | accuracy \\| speed both improve by 3 points |\n\n"
+        "**Sources**\n\n[1] AlgoNet: $C^\\\\infty$ Smooth Algorithmic Neural Networks, 2019-03-20\n"
+    )
+    text = metrics.plain_text(markdown, [title])
+    assert "2019-03-20" not in text
+    assert "accuracy | speed both improve by 3 points" in text.splitlines()
