@@ -1,7 +1,8 @@
 """`paperbrief eval`: the command-line face of the harness (registered by agent/cli.py).
 
     paperbrief eval SUITE [--mode offline|llm] [--out DIR] [--baseline FILE]
-    paperbrief eval --known-item FILE_OR_FOLDER [--limit N] [--out DIR]
+    paperbrief eval --known-item FILE_OR_FOLDER [--negatives FILE] [--strip-title-words]
+                    [--limit N] [--out DIR]
     paperbrief eval --diff RUN_A RUN_B [--out FILE]
     paperbrief eval --scitldr FILE [--limit N] [--out DIR]
     paperbrief eval --multixscience FILE [--limit N] [--out DIR]
@@ -63,6 +64,16 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit", type=int, metavar="N", help="benchmarks and known-item: first N records"
     )
+    parser.add_argument(
+        "--negatives",
+        metavar="FILE",
+        help="known-item: out-of-domain questions, one a line, reported as correct abstention",
+    )
+    parser.add_argument(
+        "--strip-title-words",
+        action="store_true",
+        help="known-item: remove the words a question shares with its paper's title",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -70,6 +81,12 @@ def run_eval_command(args: argparse.Namespace, open_brief: Callable[[Any], Any])
     """Run what `args` asks for; `open_brief(args)` builds the `PaperBrief` of the CLI."""
     if not args.suite and args.baseline:
         print("paperbrief: error: --baseline applies to suites only", file=sys.stderr)
+        return 2
+    if not args.known_item and (args.negatives or args.strip_title_words):
+        print(
+            "paperbrief: error: --negatives and --strip-title-words apply to --known-item only",
+            file=sys.stderr,
+        )
         return 2
     if args.diff:
         return _run_diff(args)
@@ -147,7 +164,14 @@ def _run_diff(args: argparse.Namespace) -> int:
 def _run_known_item(args: argparse.Namespace, brief: Any) -> int:
     from evals.known_item import run_known_item
 
-    run = run_known_item(args.known_item, pb=brief, limit=args.limit, progress=not args.quiet)
+    run = run_known_item(
+        args.known_item,
+        pb=brief,
+        limit=args.limit,
+        progress=not args.quiet,
+        strip_title_words=args.strip_title_words,
+        negatives=args.negatives,
+    )
     errors = [(row.question[:60], str(row.error)) for row in run.rows if row.error]
     return _write_and_summarise(args, brief, run, "known_item", errors)
 

@@ -12,12 +12,20 @@
   store and the question is its own TLDR (lower is better);
 - `abstained`: the answer abstains outright (part of the above).
 
-Rows go to `known_item.jsonl`, the summary to `known_item.json` and `known_item.md`.
+With `strip_title_words`, every word of the question that shares a content word with its
+paper's title is removed first (the hard reading of known-item search: no title words to match).
+With `negatives` (a text file, one out-of-domain question a line, `#` comments; e.g.
+`evals/suites/data/out_of_domain.txt`), each is asked as well and `correct_abstention` (the
+answer abstains, citing nothing) is reported over them: the other side of false abstention.
+
+Rows go to `known_item.jsonl` (negatives with `gold` empty), the summary to `known_item.json`
+and `known_item.md`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -25,6 +33,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from agent import PaperBrief
+from evals import metrics
 from evals.benchmarks import BenchmarkError
 from evals.scitldr import corpus_records, known_item_questions
 from evals.stores import fresh_store
@@ -38,11 +47,12 @@ FIGURES = (
     "false_abstention",
     "abstained",
 )
+NEGATIVE_FIGURES = ("correct_abstention",)
 
 
 class KnownItemRow(BaseModel):
     question: str
-    gold: str = Field(description="Gold paper id")
+    gold: str = Field(description="Gold paper id; empty for an out-of-domain negative")
     search: list[str] = Field(default_factory=list, description="Top 5 search hits")
     retrieved: list[str] = Field(default_factory=list, description="Papers the answer retrieved")
     cited: list[str] = Field(default_factory=list)
@@ -57,6 +67,8 @@ class KnownItemRun(BaseModel):
     mode: str
     papers: int = Field(description="Papers in the fresh store")
     questions: int
+    negatives: int = Field(default=0, description="Out-of-domain questions asked")
+    title_words: str = Field(default="kept", description="kept, or stripped from the questions")
     errors: int = 0
     means: dict[str, float] = Field(default_factory=dict)
     seconds: dict[str, float] = Field(
@@ -67,9 +79,14 @@ class KnownItemRun(BaseModel):
     def summary_lines(self) -> list[str]:
         lines = [
             f"known-item ({self.file}, mode {self.mode}): {self.questions} questions "
-            f"(author TLDRs) over {self.papers} papers, {self.errors} errors"
+            f"(author TLDRs, title words {self.title_words}) over {self.papers} papers, "
+            f"{self.negatives} out-of-domain questions, {self.errors} errors"
         ]
-        lines += [f"  {name:<18} {self.means[name]:.4f}" for name in FIGURES if name in self.means]
+        lines += [
+            f"  {name:<18} {self.means[name]:.4f}"
+            for name in (*FIGURES, *NEGATIVE_FIGURES)
+            if name in self.means
+        ]
         if self.seconds:
             timing = ", ".join(f"{name} {value:.1f} s" for name, value in self.seconds.items())
             lines.append(f"  time: {timing}")
@@ -91,7 +108,13 @@ class KnownItemRun(BaseModel):
 
 
 def run_known_item(
-    path: str | Path, *, pb: PaperBrief, limit: int | None = None, progress: bool = True
+    path: str | Path,
+    *,
+    pb: PaperBrief,
+    limit: int | None = None,
+    progress: bool = True,
+    strip_title_words: bool = False,
+    negatives: str | Path | None = None,
 ) -> KnownItemRun:
     """Every author TLDR of `path` asked of a fresh store holding all its papers.
 
@@ -101,6 +124,9 @@ def run_known_item(
     questions = list(known_item_questions(path, limit))
     if not questions:
         raise BenchmarkError(f"{path}: no questions")
+    if strip_title_words:
+        questions = [(without_title_words(q, title), title) for q, title in questions]
+    negative_questions = read_negatives(negatives) if negatives is not None else []
     records = _records(path)
     with fresh_store(pb) as fresh:
         corpus = fresh.data_dir / "known-item-corpus.jsonl"
@@ -113,31 +139,57 @@ def run_known_item(
             raise BenchmarkError(f"{path}: {first.location}: {first.reason}")
         ids = {paper.title: paper.id for paper in fresh.papers()}
         started = time.perf_counter()
+        asked = [(question, ids[title]) for question, title in questions]
+        asked += [(question, "") for question in negative_questions]
         rows = [
-            _ask(fresh, question, ids[title])
-            for question, title in tqdm(
-                questions, desc="known-item", unit="question", disable=not progress
+            _ask(fresh, question, gold)
+            for question, gold in tqdm(
+                asked, desc="known-item", unit="question", disable=not progress
             )
         ]
         asking_seconds = time.perf_counter() - started
         mode = _mode(rows)
         papers = len(ids)
-    scored = [row for row in rows if row.error is None]
-    means = (
-        {name: sum(row.scores[name] for row in scored) / len(scored) for name in FIGURES}
-        if scored
-        else {}
+    means = _means([row for row in rows if row.error is None and row.gold], FIGURES)
+    means.update(
+        _means([row for row in rows if row.error is None and not row.gold], NEGATIVE_FIGURES)
     )
     return KnownItemRun(
         file=str(path),
         mode=mode,
         papers=papers,
-        questions=len(rows),
-        errors=len(rows) - len(scored),
+        questions=len(questions),
+        negatives=len(negative_questions),
+        title_words="stripped" if strip_title_words else "kept",
+        errors=sum(1 for row in rows if row.error),
         means=means,
         seconds={"ingest": ingest_seconds, "questions": asking_seconds},
         rows=rows,
     )
+
+
+def _means(rows: list[KnownItemRow], names: tuple[str, ...]) -> dict[str, float]:
+    if not rows:
+        return {}
+    return {name: sum(row.scores[name] for row in rows) / len(rows) for name in names}
+
+
+def without_title_words(question: str, title: str) -> str:
+    """The question without the words that share a content word with the title."""
+    banned = metrics.content_words(title)
+    kept = [word for word in question.split() if not metrics.content_words(word) & banned]
+    return " ".join(kept)
+
+
+def read_negatives(path: str | Path) -> list[str]:
+    """Out-of-domain questions: one a line; blank lines and `#` comments skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path}: no such negatives file") from None
+    questions = [re.sub(r"\s+", " ", line).strip() for line in lines]
+    return [q for q in questions if q and not q.startswith("#")]
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -165,6 +217,9 @@ def _ask(pb: PaperBrief, question: str, gold: str) -> KnownItemRow:
     row.retrieved = [paper.id for paper in answer.retrieved]
     row.cited = list(answer.citations)
     row.abstained = answer.abstained or not answer.citations
+    if not gold:  # an out-of-domain negative: abstaining is the right answer
+        row.scores = {"correct_abstention": float(row.abstained)}
+        return row
     cites_gold = gold in row.cited
     row.scores = {
         "search_recall@1": float(row.search[:1] == [gold]),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from evals.known_item import run_known_item
+from evals.known_item import read_negatives, run_known_item
 from evals.scitldr import known_item_questions, write_corpus
 from tests.conftest import MakePB
 
@@ -88,3 +88,28 @@ def test_the_cli_runs_the_known_item_mode(
     out = capsys.readouterr().out
     assert "3 questions (author TLDRs) over 2 papers, 0 errors" in out
     assert "false_abstention" in out
+
+
+def test_negatives_are_reported_as_correct_abstention_and_title_words_can_be_stripped(
+    make_pb: MakePB, scitldr_file: Path, tmp_path: Path
+) -> None:
+    negatives = tmp_path / "ood.txt"
+    negatives.write_text("# other fields\nHow long should bread proof?\n\nWho built Rome?\n")
+    run = run_known_item(
+        scitldr_file, pb=make_pb(), progress=False, negatives=negatives, strip_title_words=True
+    )
+    assert (run.questions, run.negatives, run.title_words) == (3, 2, "stripped")
+    assert [row.question for row in run.rows[-2:]] == [
+        "How long should bread proof?",
+        "Who built Rome?",
+    ]
+    assert all(row.gold == "" for row in run.rows[-2:])
+    assert 0.0 <= run.means["correct_abstention"] <= 1.0
+    # "Sparse attention reads long documents." loses every word its title holds.
+    assert run.rows[0].question == "reads"
+    assert "2 out-of-domain questions" in run.summary_lines()[0]
+
+
+def test_the_shipped_negatives_are_fifty_questions() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "evals/suites/data/out_of_domain.txt"
+    assert len(read_negatives(shipped)) == 50
