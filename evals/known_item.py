@@ -68,6 +68,7 @@ class KnownItemRun(BaseModel):
     papers: int = Field(description="Papers in the fresh store")
     questions: int
     negatives: int = Field(default=0, description="Out-of-domain questions asked")
+    skipped: int = Field(default=0, description="Questions left empty by stripping title words")
     title_words: str = Field(default="kept", description="kept, or stripped from the questions")
     errors: int = 0
     means: dict[str, float] = Field(default_factory=dict)
@@ -81,6 +82,7 @@ class KnownItemRun(BaseModel):
             f"known-item ({self.file}, mode {self.mode}): {self.questions} questions "
             f"(author TLDRs, title words {self.title_words}) over {self.papers} papers, "
             f"{self.negatives} out-of-domain questions, {self.errors} errors"
+            + (f", {self.skipped} skipped (title words only)" if self.skipped else "")
         ]
         lines += [
             f"  {name:<18} {self.means[name]:.4f}"
@@ -124,8 +126,12 @@ def run_known_item(
     questions = list(known_item_questions(path, limit))
     if not questions:
         raise BenchmarkError(f"{path}: no questions")
+    skipped = 0
     if strip_title_words:
-        questions = [(without_title_words(q, title), title) for q, title in questions]
+        stripped = [(without_title_words(q, title), title) for q, title in questions]
+        # A TLDR made of title words (and stopwords) only leaves no question: counted, not asked.
+        questions = [(q, title) for q, title in stripped if metrics.content_words(q)]
+        skipped = len(stripped) - len(questions)
     negative_questions = read_negatives(negatives) if negatives is not None else []
     records = _records(path)
     with fresh_store(pb) as fresh:
@@ -160,6 +166,7 @@ def run_known_item(
         papers=papers,
         questions=len(questions),
         negatives=len(negative_questions),
+        skipped=skipped,
         title_words="stripped" if strip_title_words else "kept",
         errors=sum(1 for row in rows if row.error),
         means=means,
