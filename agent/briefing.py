@@ -276,9 +276,17 @@ def popular_and_novel(
     Popularity is `agent.recommend.popularity_scores` (log upvotes against the period's most).
     Novelty is 1 minus the paper's highest cosine similarity to the papers stored from before
     the period (to the rest of the period when nothing older is stored): a paper unlike what
-    the reader has seen before scores high.
+    the reader has seen before scores high. The reason says what the paper contributes, then
+    why it was picked in words: a phrase no other paper of the period uses, its standing in
+    the period's upvotes, and whether it is the least like the earlier papers.
     """
-    from agent.recommend import popularity_scores, recency_score
+    from agent.recommend import (
+        contribution_sentence,
+        popularity_scores,
+        recency_score,
+        upvote_standing,
+        what_is_new,
+    )
 
     if not papers:
         return []
@@ -303,21 +311,27 @@ def popular_and_novel(
         range(len(papers)),
         key=lambda i: (-(popularity[i] + float(novelty[i])) / 2, papers[i].id),
     )
-    by_votes = sorted((p.upvotes or 0 for p in papers), reverse=True)
+    most_novel = max(range(len(papers)), key=lambda i: (float(novelty[i]), -i))
     picks = []
     for i in scored[:k]:
         paper = papers[i]
-        facts = []
-        if paper.upvotes:
-            rank = by_votes.index(paper.upvotes) + 1
-            place = "the most" if rank == 1 else f"#{rank}"
-            facts.append(f"{paper.upvotes} upvotes, {place} this period")
-        facts.append(f"its closest match among {against} is {float(closest[i]):.2f} similar")
+        because = []
+        new = what_is_new(paper, papers)
+        if new:
+            because.append(new)
+        standing = upvote_standing(paper, papers)
+        if standing and paper.upvotes:
+            because.append(("it " if not because else "") + f"has {standing}")
+        if i == most_novel and len(papers) > 1:
+            because.append(("it " if not because else "") + f"is the least like {against}")
+        reason = contribution_sentence(paper)
+        if because:
+            reason += f" Picked because {_and(because)}."
         picks.append(
             Recommendation(
                 paper=paper,
                 score=round((popularity[i] + float(novelty[i])) / 2, 6),
-                reason=_sentence(facts),
+                reason=reason,
                 relevance=0.0,
                 recency=recency_score(paper.published, end, half_life),
                 popularity=popularity[i],
@@ -326,9 +340,8 @@ def popular_and_novel(
     return picks
 
 
-def _sentence(facts: Sequence[str]) -> str:
-    text = "; ".join(facts)
-    return text[:1].upper() + text[1:] + "."
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def _trending(papers: Sequence[Paper], k: int) -> list[Paper]:

@@ -45,6 +45,11 @@ class Headline:
     measure: str | None = None  # what was measured: "speedup", "accuracy"
     compared_with: str | None = None  # "LLaVA-NEXT", "autoregressive baselines"
     benchmark: str | None = None  # "GSM8K", "the LLaDA benchmark"
+    # The shortest verbatim span that states the figure, and its grammatical form:
+    # "noun" ("up to 22.58x speedup"), "verb" ("reduces the number of decoding steps by up to
+    # 3.4x", to follow a subject) or "clause" (a clause of its own).
+    short: str = ""
+    form: Literal["noun", "verb", "clause"] = "clause"
 
 
 @dataclass(frozen=True)
@@ -327,10 +332,17 @@ def _kind(title: str, sentences: Sequence[str]) -> Kind:
 
 
 # "we propose X, a training-free decoding paradigm that enables early commit decoding"
+# Between the subject and its verb only adverbs ("we further propose", "this paper also
+# introduces"); "we structure the design space" has no contribution verb.
+_ADVERBS = (
+    r"(?:(?:also|further|then|first|additionally|hence|therefore|thus|here|now|finally|newly"
+    r"|novelly|instead|accordingly|subsequently|therefore|formally|thereby|next)\s+){0,2}"
+)
 _CONTRIBUTION = re.compile(
-    r"(?:\b(?:we|this (?:paper|work|report|study)|our (?:paper|work))\s+(?:\w+\s+){0,2}?"
-    r"|(?<=\w) and\s+)"
-    rf"{_INTRO_VERBS}\s+",
+    r"(?:\b(?:we|this (?:paper|work|report|study)|our (?:paper|work))\s+"
+    + _ADVERBS
+    + r"|(?<=\w) and\s+)"
+    + rf"{_INTRO_VERBS}\s+",
     re.I,
 )
 # "..., which reuses ...", "by reusing stable KV projections", "that enables early commit"
@@ -412,7 +424,7 @@ def _mechanism(
     if kind in ("method",):
         for sentence in sentences:
             how = _HOW.search(sentence)
-            if how and re.search(r"\b(?:we|our|it|method|approach|framework)\b", sentence, re.I):
+            if how and re.search(r"\b(?:we|our)\b", sentence, re.I):
                 phrase = _phrase(how.group(0), 22)
                 if phrase:
                     return phrase, sentence
@@ -423,7 +435,9 @@ def _mechanism(
 _UNINFORMATIVE = re.compile(
     r"^(?:to (?:address|tackle|solve|overcome|mitigate|this|that)\b|the following\b"
     r"|(?:two|three|four|several) (?:\w+ )?(?:components|contributions|stages|steps|parts)\b"
-    r"|this\b|these\b|it\b)",
+    r"|this\b|these\b|it\b)"
+    # A phrase that needs its abstract to make sense ("leverages our theoretical insights").
+    r"|.*\b(?:our|we|us|above|aforementioned)\b",
     re.I,
 )
 
@@ -615,6 +629,7 @@ def _headline(sentences: Sequence[str], names: Sequence[str] = ()) -> Headline |
             phrase = _clean_phrase(sentence)
         measure_match = _MEASURE_AFTER.match(sentence[match.end() :])
         measure = measure_match.group("m").strip() if measure_match else None
+        short, form = _short_result(sentence, match, measure_match, clause)
         if measure is None:
             noun = _ABSTRACT_NOUN.search(clause)
             measure = noun.group(0) if noun else None
@@ -641,8 +656,56 @@ def _headline(sentences: Sequence[str], names: Sequence[str] = ()) -> Headline |
             measure=measure,
             compared_with=compared_with,
             benchmark=benchmark,
+            short=short,
+            form=form,
         )
     return None
+
+
+_VERB_3RD = re.compile(
+    r"\b(?:achieves|outperforms|surpasses|improves|reduces|accelerates|speeds up|boosts"
+    r"|increases|delivers|yields|obtains|reaches|attains|lowers|decreases|exceeds|beats"
+    r"|raises|saves|enables|offers|provides|brings|requires)\b",
+    re.I,
+)
+
+
+def _noun_group_end(sentence: str, end: int, max_words: int = 3) -> int:
+    """Where the noun group that `sentence[:end]` is in the middle of ends: "a 1.3x|sampling
+    speedup over ..." -> after "speedup" (a figure used as an adjective needs its noun)."""
+    for _ in range(max_words):
+        match = re.match(r"\s+([A-Za-z][\w-]*)", sentence[end:])
+        if (
+            not match
+            or match.group(1).casefold() in DANGLING
+            or match.group(1).casefold()
+            in ("while", "without", "compared", "when", "after", "before", "using", "against")
+        ):
+            break
+        end += match.end()
+    return end
+
+
+def _short_result(
+    sentence: str,
+    figure: re.Match[str],
+    measure: re.Match[str] | None,
+    clause: str,
+) -> tuple[str, Literal["noun", "verb", "clause"]]:
+    """The shortest verbatim statement of the figure (see `Headline.short`)."""
+    start = figure.start() + (len(figure.group(0)) - len(figure.group(0).lstrip()))
+    text = sentence[start : figure.end()]
+    by = re.match(r"(?:by|of)\s+", text, re.I)
+    end = _noun_group_end(sentence, figure.end() + (measure.end() if measure else 0))
+    if measure is not None:
+        noun = sentence[start + (by.end() if by else 0) : end].strip()
+        return _clean_phrase(noun), "noun"
+    verbs = list(_VERB_3RD.finditer(sentence[: figure.start()]))
+    if verbs and figure.start() - verbs[-1].start() < 90:
+        verb = sentence[verbs[-1].start() : end].strip()
+        if "," not in verb and ";" not in verb:
+            return _clean_phrase(verb), "verb"
+    return _clean_phrase(clause), "clause"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,9 +29,12 @@ from datetime import date
 
 import numpy as np
 
+from agent.contrast import describe
 from agent.errors import UnknownLikedPapersError
+from agent.facets import facets_of
 from agent.results import Recommendation
 from agent.settings import RecommendSettings
+from agent.themes import unique_phrase
 from agent.verify import strip_citation_marks
 from agent.writers.extractive import main_point, shorten
 from store.chroma import PaperStore
@@ -173,25 +176,52 @@ def score_papers(
 
 
 _WE_OPENING = re.compile(r"^(?:We|Our)\b")
-# A reason is one readable sentence: a longer contribution sentence is cut (marked with "…").
-_MAX_PHRASE_WORDS = 30
 
 
-def _contribution_phrase(paper: Paper, interest: str) -> str:
-    """The abstract's contribution sentence most related to `interest`, shortened and made
-    to read inside a sentence ("We propose X" -> "the authors propose X")."""
+def contribution_sentence(paper: Paper, interest: str = "") -> str:
+    """What the paper contributes, as one complete sentence: its facets when the abstract
+    names a mechanism ("Prophet is a training-free fast decoding paradigm that enables early
+    commit decoding and reduces the number of decoding steps by up to 3.4x."), else its
+    contribution sentence most related to `interest`, shortened at clause boundaries only
+    ("We propose X" read as "The authors propose X")."""
+    described = describe(paper, unnamed="It")  # the title is shown next to the reason
+    if described and len(described[0].split()) <= 45:
+        return described[0]
     sentence = main_point(paper, interest) or paper.title
-    phrase = shorten(sentence, max_words=25).rstrip(".!?")
-    words = phrase.split()
-    if len(words) > _MAX_PHRASE_WORDS:
-        phrase = " ".join(words[:_MAX_PHRASE_WORDS]).rstrip(",;:") + " …"
+    phrase = shorten(sentence, max_words=30).rstrip(".!?")
     match = _WE_OPENING.match(phrase)
     if match:
-        replacement = "the authors" if match.group(0) == "We" else "their"
+        replacement = "The authors" if match.group(0) == "We" else "Their"
         phrase = replacement + phrase[match.end() :]
-    elif phrase[:2].istitle() and not phrase[:2].isupper():
-        phrase = phrase[0].lower() + phrase[1:]
-    return phrase
+    return phrase[:1].upper() + phrase[1:] + "."
+
+
+def upvote_standing(paper: Paper, pool: Sequence[Paper]) -> str | None:
+    """ "52 upvotes (the most of 84 papers)" / "35 upvotes (#8 of 52 papers)"; None without
+    upvotes."""
+    if paper.upvotes is None:
+        return None
+    votes = f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}"
+    voted = sorted((p.upvotes or 0 for p in pool if p.upvotes is not None), reverse=True)
+    if len(voted) < 2 or paper.upvotes <= 0:
+        return votes
+    rank = voted.index(paper.upvotes) + 1 if paper.upvotes in voted else None
+    if rank is None:
+        return votes
+    place = "the most" if rank == 1 else f"#{rank}"
+    return f"{votes} ({place} of {len(pool)} papers)"
+
+
+def what_is_new(paper: Paper, pool: Sequence[Paper]) -> str | None:
+    """ "it is the only one of these papers on early commit decoding", from a phrase of its
+    title or abstract that no other paper of `pool` uses; None when it has none."""
+    if len(pool) < 2:
+        return None
+    facets = facets_of(paper)
+    phrase = unique_phrase(paper, pool, also=[facets.mechanism] if facets.mechanism else [])
+    if phrase and facets.name and phrase.casefold() in facets.name.casefold():
+        return None  # its own name is new by definition: that says nothing
+    return f"it is the only one of these papers on {phrase}" if phrase else None
 
 
 def reason_for(
@@ -202,13 +232,17 @@ def reason_for(
     today: date | None = None,
     liked_titles: Sequence[str] = (),
     today_is_newest: bool = True,
+    pool: Sequence[Paper] = (),
 ) -> str:
-    """One sentence tying `paper` to the reader: the interest (or liked paper) it matches,
-    what the abstract says it contributes, and its upvotes and date when known.
+    """Why a reader should read `paper`: the interest (or liked paper) it matches in words,
+    what it contributes (`contribution_sentence`), and what sets it apart among the
+    candidates `pool`: what is new about it, its standing in upvotes, its date.
 
-    e.g. 'Matches your interest in "diffusion language models": the authors introduce
-    Prophet, a training-free fast decoding paradigm that enables early commit decoding
-    (52 upvotes; published 2025-08-27, 3 days before the newest paper).'
+    e.g. 'Matches your interest in "diffusion language models". Prophet is a training-free
+    fast decoding paradigm that enables early commit decoding and reduces the number of
+    decoding steps by up to 3.4x. Picked because it is the only one of these papers on early
+    commit decoding and has 52 upvotes (#3 of 84 papers). Published 2025-08-27, 3 days
+    before the newest paper.'
     """
     if scored.interest is not None and 0 <= scored.interest < len(interests):
         interest = interests[scored.interest]
@@ -221,11 +255,18 @@ def reason_for(
     else:
         interest = paper.title
         opening = "Recommended"
-    facts = []
-    if paper.upvotes is not None:
-        facts.append(f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}")
+    standing = upvote_standing(paper, pool) if pool else None
+    if standing is None and paper.upvotes is not None:
+        standing = f"{paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}"
+    because = []
+    new = what_is_new(paper, pool) if pool else None
+    if new:
+        because.append(new)
+    if standing:
+        because.append(("it " if not because else "") + f"has {standing}")
+    closing = f"Picked because {' and '.join(because)}." if because else ""
     if paper.published is not None:
-        when = f"published {paper.published.isoformat()}"
+        when = f"Published {paper.published.isoformat()}"
         if today is not None:
             days = (today - paper.published).days
             anchor = "the newest paper" if today_is_newest else "today"
@@ -233,11 +274,11 @@ def reason_for(
                 when += f", {days} day{'s' if days != 1 else ''} before {anchor}"
             elif days == 0 and today_is_newest:
                 when += ", among the newest papers"
-        facts.append(when)
-    tail = f" ({'; '.join(facts)})" if facts else ""
+        closing = f"{closing} {when}.".strip()
     # A bracketed number copied from the abstract ("see [999]") is no citation of ours.
-    contribution = strip_citation_marks(_contribution_phrase(paper, interest))
-    return f"{opening}: {contribution}{tail}."
+    contribution = strip_citation_marks(contribution_sentence(paper, interest))
+    parts = (f"{opening}.", contribution, closing)
+    return " ".join(part for part in parts if part)
 
 
 _REQUEST = re.compile(
@@ -324,6 +365,7 @@ def recommend(
                 today=reference,
                 liked_titles=titles,
                 today_is_newest=today_is_newest,
+                pool=pool,
             ),
             relevance=round(s.relevance, 6),
             recency=round(s.recency, 6),

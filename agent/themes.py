@@ -357,3 +357,37 @@ def theme_name(
     if len(phrases) == 1:
         return _capitalised(phrases[0])
     return _capitalised(f"{phrases[0]}: {phrases[1]}")
+
+
+def unique_phrase(
+    paper: Paper,
+    week: Sequence[Paper],
+    stats: WeekPhrases | None = None,
+    also: Sequence[str] = (),
+) -> str | None:
+    """A noun phrase of `paper`'s title (or of the texts `also`, e.g. its mechanism) that no
+    other paper of `week` uses: what is new about it this week ("parallel decoding"); None
+    if it has none. Candidates are whole runs of two to four content words, so a phrase is
+    never a fragment of a longer name."""
+    stats = stats if stats is not None else week_terms(week)
+    position = {p.id: i for i, p in enumerate(week)}
+    index = position.get(paper.id)
+    if index is None:
+        return None
+    for rank, text in enumerate([paper.title, *also]):
+        best: tuple[int, tuple[str, ...]] | None = None
+        for run in _runs(text):
+            words = [w for w, _ in run]
+            if not 2 <= len(words) <= _MAX_PHRASE or not _edge_ok(words):
+                continue
+            key = _key(words)
+            phrase = stats.phrases.get(key)
+            if phrase is None or phrase.papers != {index}:
+                continue
+            if _GERUND.search(words[0]) and rank == 0:
+                continue
+            if best is None or (len(key), key) > best:
+                best = (len(key), key)
+        if best is not None:
+            return _surface(stats.phrases[best[1]])
+    return None

@@ -114,11 +114,15 @@ def test_reason_names_the_matched_interest_and_only_known_facts() -> None:
         CANDIDATES, VECTORS, np.stack([GRAPHS, AGENTS]), None, TODAY, RecommendSettings()
     )
     by_id = {s.paper.id: s for s in scored}
-    reason = reason_for(CANDIDATES[2], interests, by_id["agents-popular"], today=TODAY)
-    assert reason.startswith('Matches your interest in "AI agents"')
-    assert "the authors propose AgentHub" in reason
-    assert "90 upvotes" in reason
+    reason = reason_for(
+        CANDIDATES[2], interests, by_id["agents-popular"], today=TODAY, pool=CANDIDATES
+    )
+    assert reason.startswith('Matches your interest in "AI agents".')
+    # What it contributes, from its abstract, and why it was picked: its standing in upvotes.
+    assert "AgentHub is a method that works." in reason
+    assert "90 upvotes (the most of 3 papers)" in reason
     assert "30 days before the newest paper" in reason
+    assert "similar" not in reason
     undated = paper("undated", "NoDate", days_old=None, upvotes=None)
     plain = score_papers(
         [undated], GRAPHS[None, :], GRAPHS[None, :], None, TODAY, RecommendSettings()
