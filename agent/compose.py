@@ -176,15 +176,16 @@ def comparison_result(
     sources = number_sources(order, retrieved)
     numbers = {s.paper_id: s.n for s in sources}
     table = [
-        "| # | Paper | Problem | Approach | Key result | Needs training | Code |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| # | Paper | Method | Problem | Approach | Key result | Needs training | Code |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in draft.rows:
         code_url = safe_url(row.code)
         code = f"[code]({code_url})" if code_url else "—"
         table.append(
-            f"| [{numbers[row.paper_id]}] | {_cell(row.title)} | {_cell(row.problem)} | "
-            f"{_cell(row.approach)} | {_cell(row.key_result)} | {_training(row)} | {code} |"
+            f"| [{numbers[row.paper_id]}] | {_cell(row.title)} | {_cell(row.method)} | "
+            f"{_cell(row.problem)} | {_cell(row.approach)} | {_cell(row.key_result)} | "
+            f"{_training(row)} | {code} |"
         )
     parts = [heading, label, "\n".join(table)]
     if draft.shared:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.facets import Facets, Headline, facets_of
+from agent.results import ComparisonRow
 from agent.state import DraftSentence
 from agent.themes import WeekPhrases, week_terms
 from agent.themes import _surface as phrase_surface
@@ -539,3 +540,64 @@ def aspect_sentence(aspect: Aspect, paper: Paper) -> str | None:
     if aspect in ("magnitude", "benchmark") and facets.headline:
         return facets.headline.sentence
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparison table
+
+
+def comparison_row(paper: Paper, query: str | None = None) -> ComparisonRow:
+    """One row of the comparison table, every cell a clean phrase or a whole sentence of the
+    abstract: the method's name, the problem (the task phrase, else the problem sentence),
+    the approach (the mechanism phrase, else the main sentence) and the headline result."""
+    from agent.offline import main_point, shorten
+
+    facets = facets_of(paper)
+    method = facets.name
+    if method and facets.acronym and facets.acronym not in method:
+        method = f"{method} ({facets.acronym})"
+    main = main_point(paper, query or "")
+    problem = _capital(facets.task) if facets.task else _problem_sentence(paper, main)
+    if facets.mechanism:
+        approach = _capital(facets.mechanism)
+    else:
+        approach = shorten(main, max_words=30) if main else ""
+    # A survey's figures describe the field it reviews, not a result of its own.
+    headline = facets.headline if facets.kind != "survey" else None
+    if headline is None:
+        key_result = ""
+    elif headline.form == "clause":
+        key_result = shorten(headline.sentence, max_words=30)
+    else:
+        key_result = _capital(result_text(headline))
+    return ComparisonRow(
+        paper_id=paper.id,
+        title=paper.title,
+        problem=problem,
+        approach=approach,
+        key_result=key_result,
+        needs_training=facets.training,
+        code=facets.code,
+        method=method,
+        benchmark=headline.benchmark if headline else None,
+    )
+
+
+def _problem_sentence(paper: Paper, exclude: str | None) -> str:
+    """The problem sentence before the contribution (else the opening sentence), shortened
+    at clause boundaries only."""
+    from agent.offline import classify_sentence, shorten
+    from agent.text import split_sentences
+
+    sentences = [s for s in split_sentences(paper.abstract) if s != exclude]
+    if not sentences:
+        return ""
+    chosen = sentences[0]
+    for text in sentences:
+        role = classify_sentence(text)
+        if role == "problem":
+            chosen = text
+            break
+        if role == "contribution":
+            break
+    return shorten(chosen, max_words=30)

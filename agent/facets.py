@@ -446,6 +446,15 @@ _TASK_OF = re.compile(
 )
 
 
+def _untitled(phrase: str) -> str:
+    """Title Case undone: "Diffusion Language Models" -> "diffusion language models";
+    acronyms and coined names ("LLMs", "dKV-Cache") keep their capitals."""
+    return " ".join(
+        word.lower() if word[:1].isupper() and word[1:] == word[1:].lower() else word
+        for word in phrase.split()
+    )
+
+
 def _task(title: str, sentences: Sequence[str]) -> str | None:
     """The problem or task: "the task/problem of X" in the abstract, else what the title
     says the work is for ("... for Long-Context Reasoning")."""
@@ -464,7 +473,7 @@ def _task(title: str, sentences: Sequence[str]) -> str | None:
         title = title.partition(":")[2].strip()
     match = re.search(r"\b(?:for|towards?)\s+(?P<task>[^:;,]{4,80})$", title, re.I)
     if match:
-        return _clean_phrase(match.group("task"))
+        return _untitled(_clean_phrase(match.group("task")))
     return None
 
 

@@ -79,13 +79,19 @@ class Answer(WrittenResult):
 class ComparisonRow(BaseModel):
     paper_id: str
     title: str
-    problem: str
-    approach: str
-    key_result: str
+    problem: str = Field(description="The problem or task: a clean phrase or a whole sentence")
+    approach: str = Field(description="What the method is or how it works")
+    key_result: str = Field(description="The headline result with its numbers, as stated")
     needs_training: bool | None = Field(
         default=None, description="True/False when the abstract says, None when it does not"
     )
     code: str | None = Field(default=None, description="Code repository URL, if any")
+    method: str | None = Field(
+        default=None, description="The method's name (and acronym), when the abstract names it"
+    )
+    benchmark: str | None = Field(
+        default=None, description="Where the headline result was measured, when stated"
+    )
 
 
 class Comparison(WrittenResult):

@@ -391,3 +391,36 @@ def unique_phrase(
         if best is not None:
             return _surface(stats.phrases[best[1]])
     return None
+
+
+_MAX_NAME_WORDS = 8
+
+
+def theme_name_problems(name: str, group: Sequence[Paper]) -> list[str]:
+    """Why a written theme name (e.g. an LLM's) cannot stand for `group`; empty when it can:
+    at most eight words, no number, and most of its content words used by the members'
+    titles or abstracts (a name may combine their words, not bring its own)."""
+    problems = []
+    words = _TOKEN.findall(name)
+    if not words or len(name.split()) > _MAX_NAME_WORDS:
+        problems.append(f"a name is one to {_MAX_NAME_WORDS} words")
+    if re.search(r"\d", name) and not all(
+        re.sub(r"\W", "", token).casefold() in _member_tokens(group)
+        for token in name.split()
+        if re.search(r"\d", token)
+    ):
+        problems.append("states a number (or a name with digits) no member uses")
+    content = [w for w in words if _is_content(w) and w.casefold() not in GENERIC_WORDS]
+    known = {stem(w.casefold()) for p in group for w in _TOKEN.findall(f"{p.title} {p.abstract}")}
+    unknown = [w for w in content if stem(w.casefold()) not in known]
+    if content and len(unknown) * 2 > len(content):
+        problems.append(f"uses words no member uses: {', '.join(unknown)}")
+    return problems
+
+
+def _member_tokens(group: Sequence[Paper]) -> set[str]:
+    return {
+        re.sub(r"\W", "", token).casefold()
+        for p in group
+        for token in f"{p.title} {p.abstract}".split()
+    }

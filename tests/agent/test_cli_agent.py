@@ -73,7 +73,7 @@ def test_compare_named_papers_as_json_and_unknown_ids_fail_clearly(
 def test_compare_a_topic_prints_the_table(run: Run) -> None:
     code, out, _ = run("compare", "diffusion language model acceleration")
     assert code == 0
-    assert "| Paper | Problem | Approach | Key result | Needs training | Code |" in out
+    assert "| Paper | Method | Problem | Approach | Key result | Needs training | Code |" in out
     assert "**Read first:**" in out
 
 

@@ -177,7 +177,7 @@ def test_compare_a_topic_gives_a_table_shared_points_and_a_paper_to_read_first(
     assert all("Diffusion" in row.title for row in comparison.rows)
     assert comparison.shared and comparison.differences
     assert comparison.read_first in comparison.citations
-    assert "| Paper | Problem | Approach | Key result | Needs training | Code |" in (
+    assert "| Paper | Method | Problem | Approach | Key result | Needs training | Code |" in (
         comparison.markdown
     )
     prophet = next(r for r in comparison.rows if r.title == PROPHET)
