@@ -56,6 +56,13 @@ def display_name(paper: Paper, facets: Facets | None = None) -> str:
     head, sep, _ = paper.title.partition(":")
     if sep and 0 < len(head.split()) <= 4:
         return head.strip()
+    if facets.kind == "survey":
+        return "the survey"
+    # The title's head before its first joining word: "Taming Masked Diffusion Language
+    # Models" for "Taming Masked Diffusion Language Models via Consistency Trajectory ...".
+    head = re.split(r"\s+(?:via|with|for|through|using|by|from|on|in|of)\s+|:\s*", paper.title)[0]
+    if 2 <= len(head.split()) <= 6 and head != paper.title:
+        return head
     return f"“{paper.title}”"
 
 
@@ -104,12 +111,21 @@ def describe(
     if clause is None:
         return []
     if headline is None:
-        return [_sentence(clause)]
+        return [_sentence(clause), *([_also(facets)] if facets.more else [])]
+    also = [_also(facets)] if facets.more else []
     if headline.form == "verb" and len(clause.split()) < 30:
-        return [_sentence(f"{clause} and {result_text(headline)}")]
+        return [_sentence(f"{clause} and {result_text(headline)}"), *also]
     if headline.form == "noun" and len(clause.split()) < 30:
-        return [_sentence(f"{clause}, with {result_text(headline)}")]
-    return [_sentence(clause), _sentence(headline.phrase)]
+        return [_sentence(f"{clause}, with {result_text(headline)}"), *also]
+    return [_sentence(clause), *also, _sentence(headline.phrase)]
+
+
+def _also(facets: Facets) -> str:
+    """The paper's next contribution: "It also introduces Guided Diffusion, a training-free
+    method that ..."."""
+    name, phrase = facets.more[0]
+    what = f"{name}, {phrase}" if name and not phrase.startswith(name) else phrase
+    return _sentence(f"It also introduces {what}")
 
 
 def _sentence(text: str) -> str:
@@ -176,6 +192,13 @@ def _distinct(index: WeekPhrases, scored: list[tuple[float, tuple[str, ...]]], k
     return [phrase_surface(index.phrases[key]) for key in chosen]
 
 
+# Words that name a whole field, too broad to group papers by.
+_FIELD_WORDS = frozenset(
+    "learning deep neural network networks language languages large model models data"
+    " training inference system systems machine intelligence ai".split()
+)
+
+
 @dataclass(frozen=True)
 class Group:
     phrase: str  # what the members share, as written: "KV cache"
@@ -198,9 +221,13 @@ def approach_groups(
         count = len(phrase.papers)
         if count < 2 or count >= len(papers) or set(key) & excluded:
             continue
-        # One word makes a group only when it is in every member's title ("cache").
+        # One word makes a group only when it is in every member's title ("cache") and names
+        # more than the field ("learning", "neural").
         if len(key) == 1 and (
-            len(key[0]) < 4 or phrase.in_titles != phrase.papers or not _nominal(index, key)
+            len(key[0]) < 4
+            or phrase.in_titles != phrase.papers
+            or not _nominal(index, key)
+            or phrase_surface(phrase).casefold() in _FIELD_WORDS
         ):
             continue
         candidates.append((-_phrase_score(key, count, len(phrase.in_titles)), key))

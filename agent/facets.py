@@ -67,6 +67,8 @@ class Facets:
     training_phrase: str | None
     headline: Headline | None
     code: str | None
+    # Further contributions after the main one: (its name or None, what it is).
+    more: tuple[tuple[str | None, str], ...] = ()
 
     @property
     def label(self) -> str | None:
@@ -383,8 +385,26 @@ def _phrase(text: str, max_words: int) -> str | None:
     return phrase if len(phrase.split()) >= 2 else None
 
 
+def _further_contributions(
+    sentences: Sequence[str], after: str | None, title: str, limit: int = 2
+) -> tuple[tuple[str | None, str], ...]:
+    """(name, phrase) of the contributions stated after the main one ("Second, we introduce
+    Guided Diffusion, a training-free method that uses ... to supervise token unmasking")."""
+    if after is None or after not in sentences:
+        return ()
+    found: list[tuple[str | None, str]] = []
+    for sentence in sentences[sentences.index(after) + 1 :]:
+        name, _ = _name_from_sentence(sentence, title)
+        phrase, _ = _mechanism([sentence], name, "method", fallback=False)
+        if phrase:
+            found.append((name, phrase))
+        if len(found) == limit:
+            break
+    return tuple(found)
+
+
 def _mechanism(
-    sentences: Sequence[str], name: str | None, kind: Kind
+    sentences: Sequence[str], name: str | None, kind: Kind, *, fallback: bool = True
 ) -> tuple[str | None, str | None]:
     """(phrase, sentence): what the contribution is or how it works."""
     for sentence in sentences:
@@ -414,6 +434,8 @@ def _mechanism(
         if re.match(r"(?:up)?on\b|from\b|upon\b", rest, re.I):
             continue  # "we build upon X": what it starts from, not what it is
         phrase = _phrase(rest, 28)
+        if phrase and name and phrase.casefold().endswith(", " + name.casefold()):
+            phrase = phrase[: -len(name) - 2]  # "a new paradigm, thought communication"
         if phrase and not _UNINFORMATIVE.match(phrase):
             return phrase, sentence
         how = _HOW.search(sentence)
@@ -421,7 +443,7 @@ def _mechanism(
             phrase = _phrase(how.group(0), 22)
             if phrase:
                 return phrase, sentence
-    if kind in ("method",):
+    if kind in ("method",) and fallback:
         for sentence in sentences:
             how = _HOW.search(sentence)
             if how and re.search(r"\b(?:we|our)\b", sentence, re.I):
@@ -763,6 +785,11 @@ def _facets(paper_id: str, title: str, abstract: str, code: str | None) -> Facet
         training_phrase=training_phrase,
         headline=headline,
         code=code,
+        more=tuple(
+            (n if n and is_extract(n, source) else None, m)
+            for n, m in _further_contributions(sentences, mechanism_sentence, title)
+            if is_extract(m, source)
+        ),
     )
 
 
