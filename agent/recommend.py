@@ -29,7 +29,6 @@ from datetime import date
 
 import numpy as np
 
-from agent.contrast import describe
 from agent.errors import UnknownLikedPapersError
 from agent.facets import facets_of
 from agent.results import Recommendation
@@ -37,6 +36,7 @@ from agent.settings import RecommendSettings
 from agent.themes import unique_phrase
 from agent.verify import strip_citation_marks
 from agent.writers.extractive import main_point, shorten
+from agent.writers.extractive.contrast import describe
 from store.chroma import PaperStore
 from store.embeddings import Embedder
 from store.models import Paper

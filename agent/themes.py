@@ -266,7 +266,7 @@ def week_terms(week: Sequence[Paper]) -> WeekPhrases:
     return WeekPhrases(phrases=phrases, size=len(week))
 
 
-def _surface(phrase: _Phrase) -> str:
+def phrase_surface(phrase: _Phrase) -> str:
     """How the phrase is written: its most common form in the middle of abstract sentences;
     else its title form with Title Case undone ("Graph Transformers" -> "graph transformers";
     "LLMs", "dKV-Cache" and "MPNN" keep their capitals)."""
@@ -321,7 +321,7 @@ def key_phrases(
         chosen.append(key)
         if len(chosen) == k:
             break
-    return [_surface(stats.phrases[key]) for key in chosen]
+    return [phrase_surface(stats.phrases[key]) for key in chosen]
 
 
 _GERUND = re.compile(r"..ing$", re.I)
@@ -389,7 +389,7 @@ def unique_phrase(
             if best is None or (len(key), key) > best:
                 best = (len(key), key)
         if best is not None:
-            return _surface(stats.phrases[best[1]])
+            return phrase_surface(stats.phrases[best[1]])
     return None
 
 

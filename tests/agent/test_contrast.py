@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.contrast import (
+from agent.facets import ends_mid_clause
+from agent.verify import unsupported_numbers
+from agent.writers.extractive.contrast import (
     answer_opening,
     approach_groups,
     comparison_sentences,
@@ -12,8 +14,6 @@ from agent.contrast import (
     question_aspect,
     shared_phrases,
 )
-from agent.facets import ends_mid_clause
-from agent.verify import unsupported_numbers
 from store.models import Paper
 from store.sources import load_source, sample_corpus_path
 

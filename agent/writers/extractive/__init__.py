@@ -15,7 +15,8 @@ One module per job:
 | `routing.py` | what a request asks for, and its search queries |
 | `takeaway.py` | a paper's main point, key result and one-sentence takeaway |
 | `answer.py` | answers: overview, then per paper its main point and key result |
-| `comparison.py` | comparison rows, shared and distinguishing terms, what to read first |
+| `comparison.py` | comparison rows, shared phrases and differences, what to read first |
+| `contrast.py` | comparative prose from facets: groups, contrasts, answer openings by aspect |
 | `phrasing.py` | the template words (counts as words, short titles, "a, b and c") |
 | `weights.py` | word weights (idf) for question matching |
 | `data/` | word lists and fitted weights, as data files |
@@ -69,7 +70,12 @@ class ExtractiveWriter:
     def write_answer(self, task: AnswerTask) -> tuple[Draft, Usage]:
         papers = {p.id: p for p in task.papers}
         draft = answer.write_answer(
-            task.retrieval_question, list(task.evidence), papers, self.weights
+            task.retrieval_question,
+            list(task.evidence),
+            papers,
+            self.weights,
+            asked=task.question,
+            history=task.history,
         )
         return draft, Usage()
 

@@ -1,15 +1,20 @@
-"""Extractive answers: an overview, then per paper its main point and key result, each a
-sentence of that paper's abstract (shortened), citing it.
+"""Extractive answers: a first sentence that responds to what was asked (from the papers'
+facets), then per paper the sentences that speak to it, each a sentence of that paper's
+abstract (shortened at clause boundaries), citing it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 
-from agent.state import Draft, DraftSentence, Evidence
-from agent.text import TermStats
-from agent.writers.extractive.matching import parse_question, related_stems
-from agent.writers.extractive.phrasing import count_words, short_title
+from agent.state import Draft, DraftSentence, Evidence, Turn
+from agent.writers.extractive.contrast import (
+    answer_opening,
+    aspect_sentence,
+    grouped_order,
+    refers_back,
+)
+from agent.writers.extractive.matching import parse_question
 from agent.writers.extractive.shorten import shorten
 from agent.writers.extractive.takeaway import key_result, main_point
 from agent.writers.extractive.weights import Weighting
@@ -19,38 +24,6 @@ from store.models import Paper
 def _evidence_strength(evidence: Evidence) -> float:
     relevances = sorted((s.relevance for s in evidence.sentences), reverse=True)
     return sum(r * (0.5**i) for i, r in enumerate(relevances[:3]))
-
-
-def _themes(papers: Sequence[Paper], exclude: Set[str]) -> list[tuple[str, list[str]]]:
-    """Groups of papers whose titles share a term the question did not already name:
-    (term as written, paper ids), each paper in at most one group, at most two groups."""
-    if len(papers) < 3:
-        return []
-    stats = TermStats([p.title for p in papers])
-    groups: list[tuple[str, list[str]]] = []
-    taken: set[str] = set()
-    candidates = sorted(
-        (t for t, c in stats.df.items() if 2 <= c < len(papers)),
-        key=lambda t: (-stats.df[t] - (0.5 if " " in t else 0.0), t),
-    )
-    for term in candidates:
-        parts = set(term.replace("-", " ").split())
-        if " " not in term and len(term) < 4:
-            continue  # "ai", "llm": too broad to name what papers share
-        if parts & exclude or any(related_stems(p) & exclude for p in parts):
-            continue
-        members = [
-            p.id
-            for p, terms in zip(papers, stats.doc_terms, strict=True)
-            if term in terms and p.id not in taken
-        ]
-        if len(members) < 2:
-            continue
-        groups.append((stats.surface(term), members))
-        taken.update(members)
-        if len(groups) == 2:
-            break
-    return groups
 
 
 # Answer sentences longer than this lose their trailing elaborations (never a number).
@@ -63,54 +36,50 @@ def write_answer(
     papers: Mapping[str, Paper],
     weights: Weighting | None,
     max_papers: int = 6,
+    *,
+    asked: str | None = None,
+    history: Sequence[Turn] = (),
 ) -> Draft:
-    """An extractive answer: a template overview, then per paper (most relevant first) its
-    most relevant contribution or method sentence and its key result, each citing that paper.
+    """An extractive answer whose first sentence responds to what was asked, then per paper
+    (most relevant first, papers sharing an approach together) what speaks to it.
 
-    Papers that share a theme the question did not name are introduced together. Only
-    papers in `papers` are cited. `abstained` with no sentences when no evidence bears on
-    the question.
+    `question` is what retrieval saw (a follow-up carries the thread's earlier questions);
+    `asked` is the turn's own question, which decides the aspect (`contrast.question_aspect`):
+    "Which of them need no training?" opens with which do, which train and which do not say;
+    "how much" with each paper's headline figure; otherwise with the papers by the approach
+    they share. A follow-up that points back ("them", "these") narrows to the papers the
+    previous answer cited. For training, figures and benchmarks each paper then gives the
+    sentence that states it (and nothing when its abstract does not); otherwise its main
+    point and key result. Only papers in `papers` are cited; `abstained` with no sentences
+    when no evidence bears on the question.
     """
     bearing = [e for e in evidence if e.bears_on_question and e.sentences and e.paper_id in papers]
+    asked = asked or question
+    if history and refers_back(asked):
+        previous = set(history[-1].cited)
+        narrowed = [e for e in evidence if e.paper_id in previous and e.paper_id in papers]
+        bearing = narrowed or bearing
     if not bearing:
         return Draft(abstained=True)
     bearing.sort(key=lambda e: -_evidence_strength(e))
     bearing = bearing[:max_papers]
     ids = [e.paper_id for e in bearing]
-    n = len(bearing)
-    if n == 1:
-        overview = "One of the papers addresses this question."
-    else:
-        overview = (
-            f"{count_words(n)} of the papers address this question; "
-            "they are summarised below, most relevant first."
-        )
-    sentences = [DraftSentence(text=overview, cites=ids)]
 
     # Common words weigh less than rare ones when choosing each paper's sentences.
     parsed = parse_question(question, weights)
-    question_terms = set(parsed.terms)
     ordered = [papers[i] for i in ids]
-    themes = _themes(ordered, question_terms)
-    intro: dict[str, DraftSentence] = {}
-    for term, members in themes:
-        names = [short_title(papers[i]) for i in members]
-        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-        intro[members[0]] = DraftSentence(
-            text=f"{listed} share a focus on {term}.", cites=list(members)
-        )
-    # Papers keep their relevance order; a theme's members follow its strongest member.
-    final: list[str] = []
-    for paper_id in ids:
-        if paper_id in final:
-            continue
-        group = next((m for _, m in themes if paper_id in m), [paper_id])
-        final.extend(g for g in group if g not in final)
+    aspect, sentences = answer_opening(asked, ordered)
+    final = grouped_order(ordered)
 
     for paper_id in final:
-        if paper_id in intro:
-            sentences.append(intro[paper_id])
         paper = papers[paper_id]
+        stated = aspect_sentence(aspect, paper)
+        if aspect in _NARROW_ASPECTS:
+            if stated is not None:
+                sentences.append(
+                    DraftSentence(text=shorten(stated, max_words=_ANSWER_WORDS), cites=[paper_id])
+                )
+            continue
         used: set[str] = set()
         main = main_point(paper, parsed)
         if main is not None:
@@ -118,9 +87,15 @@ def write_answer(
             sentences.append(
                 DraftSentence(text=shorten(main, max_words=_ANSWER_WORDS), cites=[paper_id])
             )
-        result = key_result(paper, parsed, used)
+        # A question about figures or benchmarks gets the sentence that states the paper's.
+        result = stated if stated is not None and stated not in used else None
+        result = result or key_result(paper, parsed, used)
         if result is not None:
             sentences.append(
                 DraftSentence(text=shorten(result, max_words=_ANSWER_WORDS), cites=[paper_id])
             )
     return Draft(sentences=sentences)
+
+
+# Aspects an answer narrows to: each paper gives only the sentence that states it.
+_NARROW_ASPECTS = frozenset({"training", "code"})

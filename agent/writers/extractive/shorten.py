@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from agent.facets import ends_mid_clause
 from agent.text import numbers_in
 
 _LEAD_IN = re.compile(
@@ -78,14 +79,20 @@ def shorten(sentence: str, *, max_words: int | None = None, keep_numbers: bool =
     the sentence remain, in order.
 
     With `keep_numbers` a cut that would drop a number is not made, so a key result keeps its
-    figures. `max_words` cuts trailing clauses only while the sentence is longer than that.
+    figures; nor is a cut that would end the sentence mid-clause (`facets.ends_mid_clause`).
+    `max_words` cuts trailing clauses only while the sentence is longer than that.
     """
     text = strip_lead_in(sentence.strip())
     # List markers such as "(1)" or "(ii)" are not figures worth keeping.
     kept = numbers_in(_ENUMERATOR.sub(" ", text)) if keep_numbers else set()
 
     def allowed(candidate: str) -> bool:
-        return len(candidate.split()) >= 5 and kept <= numbers_in(candidate)
+        # A cut must leave a whole clause: never "..., revealing that." or "... such as the".
+        return (
+            len(candidate.split()) >= 5
+            and kept <= numbers_in(candidate)
+            and not ends_mid_clause(candidate)
+        )
 
     # "... two components: (1) a module that ..., (2) ..." -- the list is detail.
     listing = _LIST_AFTER_COLON.search(text)

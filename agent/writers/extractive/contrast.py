@@ -18,8 +18,12 @@ from typing import Literal
 from agent.facets import Facets, Headline, facets_of
 from agent.results import ComparisonRow
 from agent.state import DraftSentence
-from agent.themes import WeekPhrases, week_terms
-from agent.themes import _surface as phrase_surface
+from agent.text import split_sentences, stem
+from agent.themes import WeekPhrases, phrase_surface, week_terms
+from agent.writers.extractive.matching import parse_question
+from agent.writers.extractive.roles import classify_sentence
+from agent.writers.extractive.shorten import shorten
+from agent.writers.extractive.takeaway import key_result, main_point
 from store.models import Paper
 
 _COUNT = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
@@ -111,7 +115,13 @@ def describe(
     if clause is None:
         return []
     if headline is None:
-        return [_sentence(clause), *([_also(facets)] if facets.more else [])]
+        described = [_sentence(clause), *([_also(facets)] if facets.more else [])]
+        if facets.kind in ("benchmark", "dataset", "analysis"):
+            # What a benchmark or an analysis found is its result, figures or not.
+            finding = key_result(paper, parse_question("", None), {facets.mechanism_sentence or ""})
+            if finding:
+                described.append(shorten(finding, max_words=35))
+        return described
     also = [_also(facets)] if facets.more else []
     if headline.form == "verb" and len(clause.split()) < 30:
         return [_sentence(f"{clause} and {result_text(headline)}"), *also]
@@ -194,8 +204,26 @@ def _distinct(index: WeekPhrases, scored: list[tuple[float, tuple[str, ...]]], k
 
 # Words that name a whole field, too broad to group papers by.
 _FIELD_WORDS = frozenset(
-    "learning deep neural network networks language languages large model models data"
-    " training inference system systems machine intelligence ai".split()
+    [
+        "learning",
+        "deep",
+        "neural",
+        "network",
+        "networks",
+        "language",
+        "languages",
+        "large",
+        "model",
+        "models",
+        "data",
+        "training",
+        "inference",
+        "system",
+        "systems",
+        "machine",
+        "intelligence",
+        "ai",
+    ]
 )
 
 
@@ -249,7 +277,6 @@ def approach_groups(
 
 
 def _stems(phrase: str) -> set[str]:
-    from agent.text import stem
 
     return {stem(w) for w in re.findall(r"[a-z0-9][\w-]*", phrase.casefold())}
 
@@ -270,7 +297,10 @@ def comparison_sentences(papers: Sequence[Paper], query: str | None = None) -> l
     shared = shared_phrases(papers, k=3)
     if len(papers) > 1:
         if shared:
-            opener = f"All {_count(len(papers)).lower()} papers concern {_listing(shared)}"
+            every = (
+                "Both papers" if len(papers) == 2 else f"All {_count(len(papers)).lower()} papers"
+            )
+            opener = f"{every} concern {_listing(shared)}"
         else:
             opener = f"These {_count(len(papers)).lower()} papers take different topics"
         groups = approach_groups(papers, exclude=[*shared, query or ""])
@@ -315,7 +345,6 @@ def comparison_sentences(papers: Sequence[Paper], query: str | None = None) -> l
 def _extracted(paper: Paper, query: str | None) -> list[str]:
     """A paper whose abstract names no mechanism: its main sentence for the query and its
     headline result sentence, shortened at clause boundaries only."""
-    from agent.writers.extractive import main_point, shorten
 
     out = []
     main = main_point(paper, query or "")
@@ -352,8 +381,12 @@ _ASPECTS: list[tuple[Aspect, re.Pattern[str]]] = [
     (
         "training",
         re.compile(
-            r"\btrain(?:ing|ed|s)?\b|\bfine-?tun\w*|\bretrain\w*|\btraining-free\b"
-            r"|\bwithout (?:any )?(?:additional )?training\b|\bplug-and-play\b",
+            # Whether training is needed, not training as a topic ("distributed training").
+            r"\b(?:need|needs|needed|require|requires|required|requiring|without|no|avoid\w*"
+            r"|free of)\s+(?:any\s+|additional\s+|extra\s+|further\s+|more\s+)?"
+            r"(?:re-?)?(?:training|fine-?tuning)\b|\btraining[- ]free\b|\bretrain\w*"
+            r"|\bfine-?tun(?:e|ed|es)\b|\bplug-and-play\b|\boff-the-shelf\b"
+            r"|\b(?:do|does|must|should)\s+(?:\w+\s+){1,3}?(?:be\s+)?(?:trained|train)\b",
             re.I,
         ),
     ),
@@ -533,6 +566,20 @@ def answer_opening(question: str, papers: Sequence[Paper]) -> tuple[Aspect, list
     return aspect, [_overview(papers)]
 
 
+def answer_groups(papers: Sequence[Paper]) -> list[Group]:
+    """The groups an answer presents the papers in (what the overview names)."""
+    return approach_groups(papers, exclude=shared_phrases(papers, k=2))
+
+
+def grouped_order(papers: Sequence[Paper]) -> list[str]:
+    """Paper ids in the order an answer presents them: each group's members together, in the
+    order the overview names the groups, then the rest in their given order."""
+    order: list[str] = []
+    for group in answer_groups(papers):
+        order += [i for i in group.members if i not in order]
+    return order + [p.id for p in papers if p.id not in order]
+
+
 def _overview(papers: Sequence[Paper]) -> DraftSentence:
     """ "Five papers address this, along two lines: dKV-Cache and FreeCache on KV cache;
     Prophet, LocalLeap and Learn2PD on parallel decoding." (or the names, without groups)."""
@@ -540,8 +587,7 @@ def _overview(papers: Sequence[Paper]) -> DraftSentence:
     names = [display_name(p) for p in papers]
     if len(papers) == 1:
         return DraftSentence(text=f"One paper addresses this: {names[0]}.", cites=ids)
-    shared = shared_phrases(papers, k=2)
-    groups = approach_groups(papers, exclude=shared)
+    groups = answer_groups(papers)
     head = f"{_count(len(papers))} papers address this"
     if groups and len(groups) >= 1:
         by_id = {p.id: p for p in papers}
@@ -577,7 +623,6 @@ def comparison_row(paper: Paper, query: str | None = None) -> ComparisonRow:
     """One row of the comparison table, every cell a clean phrase or a whole sentence of the
     abstract: the method's name, the problem (the task phrase, else the problem sentence),
     the approach (the mechanism phrase, else the main sentence) and the headline result."""
-    from agent.offline import main_point, shorten
 
     facets = facets_of(paper)
     method = facets.name
@@ -613,8 +658,6 @@ def comparison_row(paper: Paper, query: str | None = None) -> ComparisonRow:
 def _problem_sentence(paper: Paper, exclude: str | None) -> str:
     """The problem sentence before the contribution (else the opening sentence), shortened
     at clause boundaries only."""
-    from agent.offline import classify_sentence, shorten
-    from agent.text import split_sentences
 
     sentences = [s for s in split_sentences(paper.abstract) if s != exclude]
     if not sentences:
