@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from agent.state import Draft, Evidence
+from agent.state import Draft, Evidence, Turn
 from agent.text import TermStats, numbers_in, split_sentences
 from agent.writers.extractive import (
     ExtractiveWriter,
@@ -63,8 +65,16 @@ def evidence_for(question: str, papers: list[Paper], stats: Weighting | None) ->
     return [extract_evidence(question, p, weights) for p in papers]
 
 
-def write_answer(question: str, evidence: list[Evidence], papers: dict[str, Paper]) -> Draft:
-    return write_answer_with(question, evidence, papers, bundled_word_weights())
+def write_answer(
+    question: str,
+    evidence: list[Evidence],
+    papers: dict[str, Paper],
+    asked: str | None = None,
+    history: Sequence[Turn] = (),
+) -> Draft:
+    return write_answer_with(
+        question, evidence, papers, bundled_word_weights(), asked=asked, history=history
+    )
 
 
 def assert_extractive(text: str, paper: Paper) -> None:
@@ -192,10 +202,34 @@ def test_answer_never_cites_a_paper_it_was_not_given(
     assert {c for s in draft.sentences for c in s.cites} == set(given)
 
 
-def test_answer_opens_with_an_overview_naming_the_count(diffusion_papers: list[Paper]) -> None:
+def test_answer_opens_by_naming_the_papers_by_their_approach(
+    diffusion_papers: list[Paper],
+) -> None:
     evidence = evidence_for(SPEED_UP, diffusion_papers[:3], None)
     draft = write_answer(SPEED_UP, evidence, {p.id: p for p in diffusion_papers})
-    assert draft.sentences[0].text.startswith("Three of the papers address this question")
+    first = draft.sentences[0].text
+    assert first.startswith("Three papers address this: ")
+    for name in ("Prophet", "LocalLeap", "dKV-Cache"):
+        assert name in first
+
+
+def test_a_follow_up_narrows_to_what_it_asks_about_the_previous_papers(
+    diffusion_papers: list[Paper], sample_papers: list[Paper]
+) -> None:
+    papers = {p.id: p for p in sample_papers}
+    first = write_answer(SPEED_UP, evidence_for(SPEED_UP, diffusion_papers[:3], None), papers)
+    cited = sorted({c for s in first.sentences for c in s.cites})
+    history = [Turn(question=SPEED_UP, answer="", cited=cited)]
+    follow_up = "Which of them need no training?"
+    retrieval = f"{SPEED_UP} {follow_up}"
+    evidence = evidence_for(retrieval, sample_papers, None)
+    draft = write_answer(retrieval, evidence, papers, asked=follow_up, history=history)
+    opening = draft.sentences[0].text
+    assert opening.startswith("By their abstracts, ")
+    assert {c for s in draft.sentences for c in s.cites} <= set(cited)
+    # Each paper then says only what bears on training, in its own words.
+    for sentence in draft.sentences[1:]:
+        assert "train" in sentence.text.lower()
 
 
 def test_out_of_corpus_question_abstains(sample_papers: list[Paper]) -> None:

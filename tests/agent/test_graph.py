@@ -207,7 +207,7 @@ def test_compare_unknown_ids_names_them(sample_pb: PaperBrief) -> None:
 
 def test_a_question_asking_for_a_comparison_is_answered_with_one(sample_pb: PaperBrief) -> None:
     answer = sample_pb.ask("Compare the methods that accelerate diffusion language models")
-    assert "| Paper | Problem |" in answer.markdown
+    assert "| Paper | Method | Problem |" in answer.markdown
     assert answer.citations
 
 
