@@ -184,16 +184,17 @@ def contribution_sentence(paper: Paper, interest: str = "") -> str:
     commit decoding and reduces the number of decoding steps by up to 3.4x."), else its
     contribution sentence most related to `interest`, shortened at clause boundaries only
     ("We propose X" read as "The authors propose X")."""
+    # A bracketed number copied from the abstract ("see [999]") is no citation of ours.
     described = describe(paper, unnamed="It")  # the title is shown next to the reason
     if described and len(described[0].split()) <= 45:
-        return described[0]
+        return strip_citation_marks(described[0])
     sentence = main_point(paper, interest) or paper.title
     phrase = shorten(sentence, max_words=30).rstrip(".!?")
     match = _WE_OPENING.match(phrase)
     if match:
         replacement = "The authors" if match.group(0) == "We" else "Their"
         phrase = replacement + phrase[match.end() :]
-    return phrase[:1].upper() + phrase[1:] + "."
+    return strip_citation_marks(phrase[:1].upper() + phrase[1:] + ".")
 
 
 def upvote_standing(paper: Paper, pool: Sequence[Paper]) -> str | None:
@@ -275,9 +276,7 @@ def reason_for(
             elif days == 0 and today_is_newest:
                 when += ", among the newest papers"
         closing = f"{closing} {when}.".strip()
-    # A bracketed number copied from the abstract ("see [999]") is no citation of ours.
-    contribution = strip_citation_marks(contribution_sentence(paper, interest))
-    parts = (f"{opening}.", contribution, closing)
+    parts = (f"{opening}.", contribution_sentence(paper, interest), closing)
     return " ".join(part for part in parts if part)
 
 
