@@ -16,10 +16,9 @@ from agent.writers.extractive.contrast import (
     comparison_row,
     comparison_sentences,
     differences,
-    display_name,
     shared_phrases,
 )
-from agent.writers.extractive.phrasing import count_words
+from agent.writers.extractive.phrasing import count_words, short_title
 from store.models import Paper
 
 
@@ -107,7 +106,7 @@ def write_comparison(
         first = next(p for p in papers if p.id == read_first)
         sentences.append(
             DraftSentence(
-                text=f"Read {display_name(first)} first: {reason[:1].lower()}{reason[1:]}",
+                text=f"Read {short_title(first)} first: {reason[:1].lower()}{reason[1:]}",
                 cites=[read_first],
             )
         )

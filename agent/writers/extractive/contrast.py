@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.facets import Facets, Headline, facets_of
+from agent.facets import Facets, Headline, ends_mid_clause, facets_of
 from agent.results import ComparisonRow
 from agent.state import DraftSentence
 from agent.text import split_sentences, stem
@@ -64,8 +64,8 @@ def display_name(paper: Paper, facets: Facets | None = None) -> str:
         return "the survey"
     # The title's head before its first joining word: "Taming Masked Diffusion Language
     # Models" for "Taming Masked Diffusion Language Models via Consistency Trajectory ...".
-    head = re.split(r"\s+(?:via|with|for|through|using|by|from|on|in|of)\s+|:\s*", paper.title)[0]
-    if 2 <= len(head.split()) <= 6 and head != paper.title:
+    head = re.split(r"\s+(?:via|with|for|through|using)\s+|:\s*", paper.title)[0]
+    if 2 <= len(head.split()) <= 6 and head != paper.title and not ends_mid_clause(head):
         return head
     return f"“{paper.title}”"
 
@@ -296,17 +296,16 @@ def comparison_sentences(papers: Sequence[Paper], query: str | None = None) -> l
     sentences: list[DraftSentence] = []
     shared = shared_phrases(papers, k=3)
     if len(papers) > 1:
+        groups = approach_groups(papers, exclude=[*shared, query or ""])
+        # Without a shared phrase there is nothing to say about all of them at once.
         if shared:
             every = (
                 "Both papers" if len(papers) == 2 else f"All {_count(len(papers)).lower()} papers"
             )
             opener = f"{every} concern {_listing(shared)}"
-        else:
-            opener = f"These {_count(len(papers)).lower()} papers take different topics"
-        groups = approach_groups(papers, exclude=[*shared, query or ""])
-        if groups:
-            opener += "; they differ in approach as follows."
-        sentences.append(DraftSentence(text=_sentence(opener), cites=ids))
+            if groups:
+                opener += "; they differ in approach as follows."
+            sentences.append(DraftSentence(text=_sentence(opener), cites=ids))
     else:
         groups = []
     grouped: list[str] = []
