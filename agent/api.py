@@ -36,6 +36,7 @@ from store.embeddings import Embedder, make_embedder
 from store.ingest import ProgressCallback, VectorCache, ingest_items
 from store.models import Hit, IngestReport, Paper, Rejection
 from store.search import Searcher, SearchMode
+from store.sentences import SentenceVectors
 
 if TYPE_CHECKING:
     from agent.briefing import BriefingDeps, Delivery
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from agent.graph import Agent
     from agent.llm import ChatLLM, OpenAIChat
     from agent.nodes import AgentDeps
+    from agent.relevance import RelevanceJudge
 
 DateLike = date | str | None
 
@@ -90,6 +92,8 @@ class PaperBrief:
         self.searcher = Searcher(self.store, self.embedder, settings.search)
         self.llm = llm
         self._cache: VectorCache | None = None
+        self._sentences: SentenceVectors | None = None
+        self._relevance: RelevanceJudge | None = None
         self._agent: Agent | None = None
         self._settings_llm: OpenAIChat | None = None
         self._writer: Writer | None = None
@@ -147,7 +151,7 @@ class PaperBrief:
             if llm is None:
                 from agent.writers.extractive import ExtractiveWriter
 
-                self._writer = ExtractiveWriter()
+                self._writer = ExtractiveWriter(self.relevance)
             else:
                 from agent.writers.llm import LLMWriter
 
@@ -156,7 +160,7 @@ class PaperBrief:
                     from agent.writers.extractive import ExtractiveWriter
                     from agent.writers.lean import LeanWriter
 
-                    self._writer = LeanWriter(ExtractiveWriter(), self._writer)
+                    self._writer = LeanWriter(ExtractiveWriter(self.relevance), self._writer)
         return self._writer
 
     @property
@@ -185,6 +189,32 @@ class PaperBrief:
 
             self._cache = EmbeddingCache(self.data_dir / "embeddings.sqlite")
         return self._cache
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        """Vectors of the abstracts' sentences, cached beside the papers' own (see
+        `store/sentences.py`): the sentence-level relevance evidence."""
+        if self._sentences is None:
+            from agent.text import split_sentences
+
+            self._sentences = SentenceVectors(self.embedding_cache, self.embedder, split_sentences)
+        return self._sentences
+
+    @property
+    def relevance(self) -> RelevanceJudge:
+        """The calibrated relevance decision over this store (see `agent/relevance.py`): which
+        retrieved papers bear on a question, which sentences answer it, when to abstain."""
+        if self._relevance is None:
+            from agent.relevance import RelevanceJudge, model_for
+
+            self._relevance = RelevanceJudge(
+                embed=self.embedder.embed,
+                paper_vectors=self.store.vectors,
+                sentence_vectors=self.sentence_vectors.for_papers,
+                lexical_shares=self.searcher.lexical_shares,
+                model=model_for(self.embedder.name),
+            )
+        return self._relevance
 
     # -- ingest -------------------------------------------------------------------------------
 
@@ -228,6 +258,7 @@ class PaperBrief:
                     self.embedder,
                     source=source,
                     cache=self.embedding_cache,
+                    sentences=self.sentence_vectors,
                     batch_size=self.settings.embedding.batch_size * 4,
                     progress=callback,
                 )

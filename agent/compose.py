@@ -96,6 +96,19 @@ def _join(*parts: str) -> str:
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 
+# Papers an abstention names as the closest the store has.
+CLOSEST = 3
+
+
+def closest_markdown(retrieved: Sequence[Paper]) -> str:
+    """The papers search found closest to an unanswered question, named but not cited: the
+    reader sees what the store has nearby and can judge the gap."""
+    if not retrieved:
+        return ""
+    titles = "; ".join(f"*{escape_markdown(p.title)}*" for p in retrieved[:CLOSEST])
+    return f"Closest in the store, which do not answer it: {titles}."
+
+
 def answer_result(
     question: str,
     draft: Draft,
@@ -109,12 +122,15 @@ def answer_result(
     if draft.abstained or not draft.sentences:
         return Answer(
             question=question,
-            markdown=_join(label, NOT_COVERED, removed_markdown(removed)),
+            markdown=_join(
+                label, NOT_COVERED, closest_markdown(retrieved), removed_markdown(removed)
+            ),
             retrieved=list(retrieved),
             mode=mode,
             usage=usage,
             removed=list(removed),
             abstained=True,
+            closest=[p.id for p in retrieved[:CLOSEST]],
         )
     cited = [c for s in draft.sentences for c in s.cites]
     sources = number_sources(cited, retrieved)

@@ -213,6 +213,7 @@ class AgentNodes:
             state.get("queries") or [],
             retrieved,
             self.deps.max_papers,
+            whole_topic=state.get("route") == "compare",
         )
         return {"relevant": relevant, "usage": usage}
 

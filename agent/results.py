@@ -74,6 +74,10 @@ class Answer(WrittenResult):
     abstained: bool = Field(
         default=False, description="True when the papers do not cover the question"
     )
+    closest: list[str] = Field(
+        default_factory=list,
+        description="When abstaining: ids of the papers search found closest (not cited)",
+    )
 
 
 class ComparisonRow(BaseModel):

@@ -40,6 +40,12 @@ class VectorCache(Protocol):
     def close(self) -> None: ...
 
 
+class SentenceEmbedding(Protocol):
+    """What ingest needs of sentence vectors (`store.sentences.SentenceVectors`)."""
+
+    def ensure(self, papers: Sequence[Paper]) -> int: ...
+
+
 def ingest_items(
     items: Iterable[Paper | Rejection],
     store: PaperStore,
@@ -47,10 +53,15 @@ def ingest_items(
     *,
     source: str,
     cache: VectorCache | None = None,
+    sentences: SentenceEmbedding | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Upsert the papers among `items` into `store`; report what happened to each."""
+    """Upsert the papers among `items` into `store`; report what happened to each.
+
+    With `sentences`, the abstract sentences of every new or changed paper are embedded and
+    cached too (the sentence-level relevance evidence, `store/sentences.py`).
+    """
     started = time.perf_counter()
     report = IngestReport(source=source)
     latest: dict[str, Paper] = {}
@@ -95,6 +106,9 @@ def ingest_items(
     for start in range(0, len(to_embed), batch_size):
         batch = to_embed[start : start + batch_size]
         vectors, embedded = _vectors_for(batch, embedder, cache)
+        if sentences is not None:
+            # Before the write: a paper in the store has its sentence vectors cached too.
+            report.sentences_embedded += sentences.ensure(batch)
         store.upsert(batch, vectors)
         report.embedded += embedded
         done += len(batch)

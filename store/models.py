@@ -175,6 +175,9 @@ class IngestReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     rejected: list[Rejection] = Field(default_factory=list)
     embedded: int = Field(default=0, description="Texts actually sent to the embedding model")
+    sentences_embedded: int = Field(
+        default=0, description="Abstract sentences sent to the embedding model (relevance evidence)"
+    )
     seconds: float = 0.0
 
     @property

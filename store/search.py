@@ -57,6 +57,11 @@ FILTER_IDS_LIMIT = 5000
 OVERFETCH = 2.0
 
 
+# BM25 matches read for `Searcher.lexical_shares`: candidates come from the retrievers' top 50
+# each, and a paper BM25 ranks below this many shares few of the query's rare words.
+LEXICAL_SHARE_POOL = 500
+
+
 @dataclass(frozen=True)
 class Candidates:
     """What each retriever found for one query, before fusion."""
@@ -151,6 +156,20 @@ class Searcher:
             if lexical:
                 coverage = self.store.lexical.coverage(query, lexical[0][0])
         return Candidates(dense, lexical, coverage)
+
+    def lexical_shares(self, query: str, ids: Sequence[str]) -> dict[str, float]:
+        """Each paper's BM25 score for `query` as a share of the most any paper could score
+        (`LexicalIndex.max_score`), in [0, 1]: how much of the query's rare words it holds. A
+        relevance signal that does not depend on the other candidates. Scores come from BM25's
+        best `LEXICAL_SHARE_POOL` matches; a paper outside them (or unknown) gets 0."""
+        if not query.strip() or not ids:
+            return dict.fromkeys(ids, 0.0)
+        self.store.refresh()
+        ceiling = self.store.lexical.max_score(query)
+        if ceiling <= 0.0:
+            return dict.fromkeys(ids, 0.0)
+        scores = dict(self.store.lexical.top(query, max(LEXICAL_SHARE_POOL, len(ids))))
+        return {pid: min(1.0, scores.get(pid, 0.0) / ceiling) for pid in ids}
 
     def _dense(self, vector: np.ndarray, n: int, filters: Filters) -> list[tuple[str, float]]:
         """The n papers passing `filters` nearest to `vector`, by cosine similarity."""

@@ -52,9 +52,17 @@ class Writer(Protocol):
         ...
 
     def grade(
-        self, question: str, queries: Sequence[str], papers: Sequence[Paper], max_papers: int
+        self,
+        question: str,
+        queries: Sequence[str],
+        papers: Sequence[Paper],
+        max_papers: int,
+        *,
+        whole_topic: bool = False,
     ) -> tuple[list[Paper], Usage]:
-        """The retrieved `papers` that bear on the question, best first, at most `max_papers`."""
+        """The retrieved `papers` that bear on the question, best first, at most `max_papers`.
+        `whole_topic`: the request wants every paper on the topic (a comparison), not the
+        papers that answer one question."""
         ...
 
     def extract_evidence(self, question: str, paper: Paper) -> tuple[Evidence, Usage]:

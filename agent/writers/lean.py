@@ -42,9 +42,15 @@ class LeanWriter:
         return self.reader.plan_queries(question, contextual, history)
 
     def grade(
-        self, question: str, queries: Sequence[str], papers: Sequence[Paper], max_papers: int
+        self,
+        question: str,
+        queries: Sequence[str],
+        papers: Sequence[Paper],
+        max_papers: int,
+        *,
+        whole_topic: bool = False,
     ) -> tuple[list[Paper], Usage]:
-        return self.reader.grade(question, queries, papers, max_papers)
+        return self.reader.grade(question, queries, papers, max_papers, whole_topic=whole_topic)
 
     def extract_evidence(self, question: str, paper: Paper) -> tuple[Evidence, Usage]:
         return self.reader.extract_evidence(question, paper)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from agent.api import PaperBrief
 from agent.state import Draft, Evidence, Turn
 from agent.text import TermStats, numbers_in, split_sentences
 from agent.writers.extractive import (
@@ -19,8 +20,8 @@ from agent.writers.extractive import (
 )
 from agent.writers.extractive.answer import write_answer as write_answer_with
 from agent.writers.extractive.comparison import write_comparison
-from agent.writers.extractive.matching import extract_evidence
-from agent.writers.extractive.weights import Weighting, bundled_word_weights
+from agent.writers.extractive.evidence import EvidenceGrader
+from agent.writers.extractive.weights import bundled_word_weights
 from store.models import Paper
 from store.sources import load_source, sample_corpus_path
 from tests.support.extracts import is_extract_of
@@ -59,10 +60,16 @@ def diffusion_papers(sample_papers: list[Paper]) -> list[Paper]:
     return [titled(sample_papers, p) for p in prefixes]
 
 
-def evidence_for(question: str, papers: list[Paper], stats: Weighting | None) -> list[Evidence]:
-    """Evidence weighted by `stats`, or by the bundled word weights as the writer does."""
-    weights = stats if stats is not None else bundled_word_weights()
-    return [extract_evidence(question, p, weights) for p in papers]
+@pytest.fixture(scope="module")
+def grader(sample_pb: PaperBrief) -> EvidenceGrader:
+    """Grading and evidence as the writer does them, over the sample store."""
+    return EvidenceGrader(sample_pb.relevance, bundled_word_weights())
+
+
+def evidence_for(grader: EvidenceGrader, question: str, papers: list[Paper]) -> list[Evidence]:
+    """Every paper's evidence after grading them together, as the graph does."""
+    grader.grade(question, papers, len(papers))
+    return [grader.evidence(question, p) for p in papers]
 
 
 def write_answer(
@@ -131,9 +138,9 @@ def test_shorten_cuts_asides_but_never_a_number() -> None:
 
 
 def test_evidence_for_the_speed_up_question_quotes_the_speed_up(
-    prophet: Paper, corpus_stats: TermStats
+    prophet: Paper, grader: EvidenceGrader
 ) -> None:
-    evidence = extract_evidence(SPEED_UP, prophet, corpus_stats)
+    evidence = grader.evidence(SPEED_UP, prophet)
     assert evidence.bears_on_question
     texts = [s.text for s in evidence.sentences]
     assert any("3.4x" in t for t in texts) or any("fast decoding paradigm" in t for t in texts)
@@ -141,41 +148,41 @@ def test_evidence_for_the_speed_up_question_quotes_the_speed_up(
         assert sentence.text in split_sentences(prophet.abstract)
 
 
-def test_evidence_without_corpus_statistics_still_finds_the_speed_up(prophet: Paper) -> None:
-    # The agent's writer weighs words by the bundled table, not by the store's statistics.
-    evidence, usage = ExtractiveWriter().extract_evidence(SPEED_UP, prophet)
+def test_the_writers_evidence_finds_the_speed_up(prophet: Paper, sample_pb: PaperBrief) -> None:
+    evidence, usage = ExtractiveWriter(sample_pb.relevance).extract_evidence(SPEED_UP, prophet)
     assert usage.llm_calls == 0
     assert evidence.bears_on_question
     assert any("Prophet" in s.text for s in evidence.sentences)
 
 
-def test_long_questions_find_every_paper_that_bears_on_them(sample_papers: list[Paper]) -> None:
+def test_long_questions_find_every_paper_that_bears_on_them(
+    sample_papers: list[Paper], grader: EvidenceGrader
+) -> None:
     question = (
         "How do systems overlap computation with communication in distributed LLM training "
         "and inference?"
     )
     for prefix in ("T3:", "TokenWeave:", "CO2:"):
-        assert evidence_for(question, [titled(sample_papers, prefix)], None)[0].bears_on_question, (
-            prefix
-        )
+        paper = titled(sample_papers, prefix)
+        assert evidence_for(grader, question, [paper])[0].bears_on_question, prefix
     for prefix in ("Molecular Graph Generation", "Diffusion Language Models Know the Answer"):
-        assert not evidence_for(question, [titled(sample_papers, prefix)], None)[
-            0
-        ].bears_on_question
+        paper = titled(sample_papers, prefix)
+        assert not evidence_for(grader, question, [paper])[0].bears_on_question, prefix
 
 
 def test_unrelated_papers_do_not_bear_on_the_question(
-    sample_papers: list[Paper], corpus_stats: TermStats
+    sample_papers: list[Paper], grader: EvidenceGrader
 ) -> None:
     unrelated = titled(sample_papers, "A Retrieve-and-Read Framework for Knowledge Graph")
-    assert not extract_evidence(SPEED_UP, unrelated, corpus_stats).bears_on_question
-    assert not any(e.bears_on_question for e in evidence_for(OUT_OF_CORPUS, sample_papers, None))
+    assert not evidence_for(grader, SPEED_UP, [unrelated])[0].bears_on_question
+    evidence = evidence_for(grader, OUT_OF_CORPUS, sample_papers)
+    assert not any(e.bears_on_question for e in evidence)
 
 
 def test_answer_cites_only_given_papers_with_sentences_from_their_abstracts(
-    sample_papers: list[Paper], corpus_stats: TermStats
+    sample_papers: list[Paper], grader: EvidenceGrader
 ) -> None:
-    evidence = evidence_for(SPEED_UP, sample_papers, corpus_stats)
+    evidence = evidence_for(grader, SPEED_UP, sample_papers)
     papers = {p.id: p for p in sample_papers}
     draft = write_answer(SPEED_UP, evidence, papers)
     assert not draft.abstained
@@ -194,18 +201,18 @@ def test_answer_cites_only_given_papers_with_sentences_from_their_abstracts(
 
 
 def test_answer_never_cites_a_paper_it_was_not_given(
-    sample_papers: list[Paper], diffusion_papers: list[Paper]
+    sample_papers: list[Paper], diffusion_papers: list[Paper], grader: EvidenceGrader
 ) -> None:
     given = {p.id: p for p in diffusion_papers[:2]}
-    evidence = evidence_for(SPEED_UP, sample_papers, None)
+    evidence = evidence_for(grader, SPEED_UP, sample_papers)
     draft = write_answer(SPEED_UP, evidence, given)
     assert {c for s in draft.sentences for c in s.cites} == set(given)
 
 
 def test_answer_opens_by_naming_the_papers_by_their_approach(
-    diffusion_papers: list[Paper],
+    diffusion_papers: list[Paper], grader: EvidenceGrader
 ) -> None:
-    evidence = evidence_for(SPEED_UP, diffusion_papers[:3], None)
+    evidence = evidence_for(grader, SPEED_UP, diffusion_papers[:3])
     draft = write_answer(SPEED_UP, evidence, {p.id: p for p in diffusion_papers})
     first = draft.sentences[0].text
     assert first.startswith("Three papers address this: ")
@@ -214,15 +221,15 @@ def test_answer_opens_by_naming_the_papers_by_their_approach(
 
 
 def test_a_follow_up_narrows_to_what_it_asks_about_the_previous_papers(
-    diffusion_papers: list[Paper], sample_papers: list[Paper]
+    diffusion_papers: list[Paper], sample_papers: list[Paper], grader: EvidenceGrader
 ) -> None:
     papers = {p.id: p for p in sample_papers}
-    first = write_answer(SPEED_UP, evidence_for(SPEED_UP, diffusion_papers[:3], None), papers)
+    first = write_answer(SPEED_UP, evidence_for(grader, SPEED_UP, diffusion_papers[:3]), papers)
     cited = sorted({c for s in first.sentences for c in s.cites})
     history = [Turn(question=SPEED_UP, answer="", cited=cited)]
     follow_up = "Which of them need no training?"
     retrieval = f"{SPEED_UP} {follow_up}"
-    evidence = evidence_for(retrieval, sample_papers, None)
+    evidence = evidence_for(grader, retrieval, sample_papers)
     draft = write_answer(retrieval, evidence, papers, asked=follow_up, history=history)
     opening = draft.sentences[0].text
     assert opening.startswith("By their abstracts, ")
@@ -232,8 +239,10 @@ def test_a_follow_up_narrows_to_what_it_asks_about_the_previous_papers(
         assert "train" in sentence.text.lower()
 
 
-def test_out_of_corpus_question_abstains(sample_papers: list[Paper]) -> None:
-    evidence = evidence_for(OUT_OF_CORPUS, sample_papers, None)
+def test_out_of_corpus_question_abstains(
+    sample_papers: list[Paper], grader: EvidenceGrader
+) -> None:
+    evidence = evidence_for(grader, OUT_OF_CORPUS, sample_papers)
     draft = write_answer(OUT_OF_CORPUS, evidence, {p.id: p for p in sample_papers})
     assert draft.abstained
     assert draft.sentences == []

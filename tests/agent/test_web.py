@@ -33,7 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 PAPERBRIEF = str(Path(sys.executable).parent / "paperbrief")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SPEED_UP = "How do recent methods speed up diffusion language model decoding?"
+# Over the hashing embedder's store the calibrated relevance decision answers a question that
+# names its paper (bag-of-words cosines carry little meaning; see agent/relevance.py).
+NAMED_PAPER_QUESTION = (
+    "How does dKV-Cache, the cache for diffusion language models, speed up decoding?"
+)
 
 HOSTILE_TITLE = '<script>window.__pwned = "title"</script>Quantum Knitting <b>Bold</b> Claims'
 HOSTILE_ABSTRACT = (
@@ -183,7 +187,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
                        {subtree: true, childList: true, characterData: true});
         }"""
     )
-    page.fill("input[name=question]", SPEED_UP)
+    page.fill("input[name=question]", NAMED_PAPER_QUESTION)
     page.click("form#ask button")
     page.wait_for_selector(".answer.done ol.sources li a")
     streamed = page.evaluate("window.__streamed")
@@ -199,7 +203,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
 
     # A follow-up on the same thread, after a reload (the thread comes back from the server).
     page.reload()
-    assert page.locator(".turn .question").first.inner_text() == SPEED_UP
+    assert page.locator(".turn .question").first.inner_text() == NAMED_PAPER_QUESTION
     page.fill("input[name=question]", "Which of these needs no training?")
     page.click("form#ask button")
     page.wait_for_selector(".turn:nth-child(2) .answer.done")
@@ -207,7 +211,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     # The thread is listed under Recent threads on a fresh chat page, by its first question.
     thread = page.url.split("thread=")[1]
     page.goto(f"{server}/chat")
-    recent = page.locator("#threads a", has_text=SPEED_UP)
+    recent = page.locator("#threads a", has_text="How does dKV-Cache")
     assert recent.get_attribute("href") == f"/chat?thread={thread}"
 
     # Compare two ticked search results.
@@ -376,7 +380,9 @@ def test_openai_client_streams_a_cited_answer_and_follows_up(server: str, web_st
     assert [m.id for m in client.models.list()] == ["paperbrief"]
 
     raw = client.chat.completions.with_raw_response.create(
-        model="paperbrief", messages=[{"role": "user", "content": SPEED_UP}], stream=True
+        model="paperbrief",
+        messages=[{"role": "user", "content": NAMED_PAPER_QUESTION}],
+        stream=True,
     )
     thread = raw.headers["x-paperbrief-thread"]
     pieces = [chunk.choices[0].delta.content or "" for chunk in raw.parse() if chunk.choices]
@@ -395,7 +401,7 @@ def test_openai_client_streams_a_cited_answer_and_follows_up(server: str, web_st
     raw_follow_up = client.chat.completions.with_raw_response.create(
         model="paperbrief",
         messages=[
-            {"role": "user", "content": SPEED_UP},
+            {"role": "user", "content": NAMED_PAPER_QUESTION},
             {"role": "assistant", "content": streamed},
             {"role": "user", "content": "Which of them needs no training?"},
         ],

@@ -71,8 +71,9 @@ def test_second_ingest_of_the_same_file_embeds_and_changes_nothing(
 
     assert (len(first.added), first.embedded) == (10, 10)
     assert second.added == [] and second.updated == [] and second.embedded == 0
+    assert second.sentences_embedded == 0
     assert sorted(second.unchanged) == sorted(first.added)
-    assert embedder.texts == 10
+    assert embedder.texts == 10 + first.sentences_embedded
     assert pb.store.all_papers() == before
 
 
@@ -155,8 +156,9 @@ def test_an_ingest_that_fails_midway_keeps_its_batches_and_the_rerun_completes(
     make_pb: MakePB, tmp_path: Path
 ) -> None:
     source = write_jsonl(tmp_path / "many.jsonl", [record(n) for n in range(40)])
-    # Write batches are 4 x embedding.batch_size = 8 papers, one embed call each.
-    failing = CountingEmbedder(fail_after_calls=2)
+    # Write batches are 4 x embedding.batch_size = 8 papers: one embed call for the papers and
+    # one for their abstracts' sentences each, so two batches take four calls.
+    failing = CountingEmbedder(fail_after_calls=4)
     pb = make_pb(embedder=failing, embedding={"batch_size": 2})
 
     with pytest.raises(RuntimeError, match="went away"):
@@ -167,7 +169,7 @@ def test_an_ingest_that_fails_midway_keeps_its_batches_and_the_rerun_completes(
     resumed = make_pb(embedder=resumed_embedder, data_dir=pb.data_dir).ingest(source)
 
     assert len(resumed.unchanged) == 16 and len(resumed.added) == 24
-    assert resumed_embedder.texts == 24
+    assert resumed_embedder.texts == 24 + resumed.sentences_embedded
     assert sorted(stored_ids(pb)) == sorted(f"2511.{n:05d}" for n in range(40))
 
 

@@ -11,7 +11,8 @@ One module per job:
 | --- | --- |
 | `roles.py` | a sentence's rhetorical role (problem, contribution, method, result) from cues |
 | `shorten.py` | a faithful shorter form of a sentence (lead-ins, asides, trailing clauses cut) |
-| `matching.py` | which sentences bear on a question; evidence; offline grading |
+| `evidence.py` | grading and evidence from the calibrated decision of `agent/relevance.py` |
+| `matching.py` | how much of a question a sentence's words cover (choosing answer sentences) |
 | `routing.py` | what a request asks for, and its search queries |
 | `takeaway.py` | a paper's main point, key result and one-sentence takeaway |
 | `answer.py` | answers: overview, then per paper its main point and key result |
@@ -26,12 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from agent.relevance import RelevanceJudge
 from agent.results import Mode, Usage
 from agent.state import ComparisonDraft, Draft, Evidence, Route, Turn
 from agent.verify import Rewriter
 from agent.writers.base import AnswerTask
-from agent.writers.extractive import answer, comparison, matching, routing, takeaway
+from agent.writers.extractive import answer, comparison, routing, takeaway
 from agent.writers.extractive.comparison import code_url, is_survey, needs_training
+from agent.writers.extractive.evidence import EvidenceGrader
 from agent.writers.extractive.roles import classify_sentence
 from agent.writers.extractive.shorten import shorten, strip_lead_in
 from agent.writers.extractive.takeaway import key_result, main_point, tldr
@@ -40,11 +43,13 @@ from store.models import Paper
 
 
 class ExtractiveWriter:
-    """The `Writer` without an LLM. `weights` weigh question words when matching them against
-    abstracts (default: the bundled table, see `weights.py`)."""
+    """The `Writer` without an LLM. `relevance` decides which papers bear on a question and
+    which of their sentences answer it (see `evidence.py`); `weights` weigh question words when
+    choosing an answer's sentences (default: the bundled table, see `weights.py`)."""
 
-    def __init__(self, weights: Weighting | None = None) -> None:
+    def __init__(self, relevance: RelevanceJudge, weights: Weighting | None = None) -> None:
         self.weights: Weighting = weights if weights is not None else bundled_word_weights()
+        self.grader = EvidenceGrader(relevance, self.weights)
 
     @property
     def mode(self) -> Mode:
@@ -59,13 +64,19 @@ class ExtractiveWriter:
         return routing.plan_queries(contextual), Usage()
 
     def grade(
-        self, question: str, queries: Sequence[str], papers: Sequence[Paper], max_papers: int
+        self,
+        question: str,
+        queries: Sequence[str],
+        papers: Sequence[Paper],
+        max_papers: int,
+        *,
+        whole_topic: bool = False,
     ) -> tuple[list[Paper], Usage]:
-        every_query = list(dict.fromkeys([question, *queries]))
-        return matching.grade_papers(every_query, papers, max_papers), Usage()
+        graded = self.grader.grade(question, papers, max_papers, queries, whole_topic=whole_topic)
+        return graded, Usage()
 
     def extract_evidence(self, question: str, paper: Paper) -> tuple[Evidence, Usage]:
-        return matching.extract_evidence(question, paper, self.weights), Usage()
+        return self.grader.evidence(question, paper), Usage()
 
     def write_answer(self, task: AnswerTask) -> tuple[Draft, Usage]:
         papers = {p.id: p for p in task.papers}

@@ -3,21 +3,21 @@
 A question becomes weighted content stems and word pairs (`parse_question`); an abstract's
 sentences are ranked by how much of the question they cover, with related words (the data
 files `related_words.txt`, `associated_words.txt`) counting part, acronyms the abstract
-defines expanded, and a prior for each sentence's role (`rank_sentences`). Evidence and
-offline grading are built on that.
+defines expanded, and a prior for each sentence's role (`rank_sentences`). The answer and
+comparison writers choose their sentences with it; which papers bear on a question and their
+evidence come from the calibrated relevance decision instead (`evidence.py`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
-from agent.state import Evidence, EvidenceSentence, SentenceRole
+from agent.state import SentenceRole
 from agent.text import (
     GENERIC_WORDS,
     STOPWORDS,
-    content_stems,
     data_lines,
     numbers_in,
     split_sentences,
@@ -193,42 +193,6 @@ class Matcher:
                 covered += 0.5 * weight
         return covered / question.total
 
-    def has_any_pair(self, question: Question) -> bool:
-        return any(self.has_pair(p) for p in question.pairs)
-
-
-# A paper bears on a question when its title and abstract cover this share of the question's
-# weight and name the multi-word topic the question names, if it names one ("diffusion ...
-# language").
-_BEARS_COVERAGE = 0.5
-
-
-def extract_evidence(
-    question: str, paper: Paper, weights: Weighting | None, max_sentences: int = 3
-) -> Evidence:
-    """The sentences of `paper`'s abstract that bear on `question`, most relevant first.
-
-    Sentences are copied verbatim. Each is scored by the question's words it contains
-    (stemmed, weighted by `weights`, acronyms the abstract defines expanded) plus a prior for
-    its role: contributions, results and methods are what a reader asks about.
-    `bears_on_question` is False when the abstract does not relate to the question (its best
-    sentences are still returned).
-    """
-    parsed = parse_question(question, weights)
-    ranked, paper_match = rank_sentences(parsed, paper)
-    if parsed.terms:
-        coverage = paper_match.coverage(parsed)
-        names_topic = not parsed.pairs or paper_match.has_any_pair(parsed)
-        bears = coverage >= _BEARS_COVERAGE and names_topic
-    else:
-        # A question with no topic words ("What do these papers do?") is about the papers.
-        bears = True
-    chosen = [
-        EvidenceSentence(text=s.text, role=s.role, relevance=round(s.overlap, 4))
-        for s in ranked[:max_sentences]
-    ]
-    return Evidence(paper_id=paper.id, sentences=chosen, bears_on_question=bears)
-
 
 @dataclass
 class RankedSentence:
@@ -272,30 +236,3 @@ def rank_sentences(question: Question, paper: Paper) -> tuple[list[RankedSentenc
         scored.append(RankedSentence(index, text, role, overlap, score))
     scored.sort(key=lambda s: (-s.score, s.index))
     return scored, Matcher([title_sequence, *sequences])
-
-
-# Offline grading keeps a candidate whose title and abstract contain at least this share of the
-# question's distinctive terms (stopwords and generic research words excluded).
-MIN_TERM_COVERAGE = 0.5
-
-
-def term_coverage(question: str, paper: Paper) -> float:
-    """Share of the question's distinctive terms that occur in the paper's title or abstract."""
-    wanted = set(content_stems(question))
-    if not wanted:
-        return 0.0
-    present = set(content_stems(f"{paper.title}. {paper.abstract}", drop_generic=False))
-    return len(wanted & present) / len(wanted)
-
-
-def grade_papers(queries: Sequence[str], papers: Sequence[Paper], max_papers: int) -> list[Paper]:
-    """The papers that cover enough of some query, ranked by how much of every query they
-    cover, so that a paper matching the expanded wording ("accelerate" for "speed up") is not
-    crowded out; at most `max_papers`."""
-    scored = []
-    for index, paper in enumerate(papers):
-        coverages = [term_coverage(q, paper) for q in queries]
-        if max(coverages) >= MIN_TERM_COVERAGE:
-            scored.append((-sum(coverages), index, paper))
-    kept = [paper for _, _, paper in sorted(scored, key=lambda s: (s[0], s[1]))]
-    return kept[:max_papers]

@@ -85,7 +85,13 @@ class LLMWriter:
         return list(dict.fromkeys([*queries, contextual])), usage
 
     def grade(
-        self, question: str, queries: Sequence[str], papers: Sequence[Paper], max_papers: int
+        self,
+        question: str,
+        queries: Sequence[str],
+        papers: Sequence[Paper],
+        max_papers: int,
+        *,
+        whole_topic: bool = False,
     ) -> tuple[list[Paper], Usage]:
         grades, usage = self._structured(
             "grade", Grades, question=question, papers=format_papers_as_data(papers)
