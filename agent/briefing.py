@@ -43,7 +43,7 @@ from agent.periods import period_label
 from agent.render import render_html, render_markdown, render_text, week_title
 from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
 from agent.settings import Settings
-from agent.themes import plan_themes, theme_name, week_terms
+from agent.themes import plan_themes
 from agent.verify import strip_citation_marks
 from agent.writers import Writer
 from agent.writers.extractive import tldr
@@ -165,7 +165,6 @@ def build_briefing(
         )
         groups = [[new[i] for i in cluster.members] for cluster in plan.themes]
         others = [new[i] for i in plan.other]
-        terms = week_terms(new)
         workers = max(1, deps.settings.llm.concurrency)
         stop = threading.Event()
 
@@ -181,10 +180,13 @@ def build_briefing(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="briefing") as pool:
             takeaway_jobs = {p.id: pool.submit(guarded, _takeaway, deps.writer, p) for p in new}
             # A theme is small enough to compare whole (`max_theme_size`).
+            name_jobs = [
+                pool.submit(guarded, deps.writer.name_theme, group, new) for group in groups
+            ]
             summary_jobs = [
                 pool.submit(guarded, deps.compare, [p.id for p in group]) for group in groups
             ]
-            _results_or_first_failure([*takeaway_jobs.values(), *summary_jobs])
+            _results_or_first_failure([*takeaway_jobs.values(), *name_jobs, *summary_jobs])
             takeaways: dict[str, str] = {}
             for paper_id, takeaway_job in takeaway_jobs.items():
                 done = takeaway_job.result()
@@ -192,12 +194,14 @@ def build_briefing(
                 usage.add(done.usage)
                 if done.extractive_fallback:
                     fallbacks.append(paper_id)
-            for group, summary_job in zip(groups, summary_jobs, strict=True):
+            for group, name_job, summary_job in zip(groups, name_jobs, summary_jobs, strict=True):
                 summary = summary_job.result()
                 usage.add(summary.usage)
+                name, spent = name_job.result()
+                usage.add(spent)
                 themes.append(
                     Theme(
-                        name=theme_name(group, new, stats=terms),
+                        name=name,
                         papers=group,
                         summary=summary,
                         takeaways={p.id: takeaways[p.id] for p in group},

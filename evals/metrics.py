@@ -289,6 +289,131 @@ def numbers_grounded(sentence: str, evidence: str) -> bool | None:
     return numbers <= numbers_in(evidence)
 
 
+# Words a sentence cannot end on: one that does was cut mid-clause ("..., revealing that.").
+_DANGLING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "than",
+        "as",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "while",
+        "whereas",
+        "because",
+        "since",
+        "although",
+        "though",
+        "if",
+        "whether",
+        "via",
+        "through",
+        "across",
+        "between",
+        "among",
+        "against",
+        "per",
+        "toward",
+        "towards",
+        "upon",
+        "within",
+        "without",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "should",
+        "will",
+        "would",
+        "its",
+        "their",
+        "our",
+        "his",
+        "her",
+        "this",
+        "these",
+        "those",
+        "such",
+        "both",
+        "either",
+        "neither",
+        "each",
+        "every",
+        "very",
+        "more",
+        "most",
+        "less",
+        "least",
+        "so",
+        "not",
+        "no",
+        "including",
+        "namely",
+        "like",
+    ]
+)
+
+
+def cut_mid_clause(sentence: str) -> bool:
+    """Whether a sentence stops mid-clause: it ends on a word no clause ends on ("that",
+    "the", "of") or on a comma, colon or dash (citation marks and end punctuation aside)."""
+    body = without_citations(sentence).rstrip().rstrip(".!?…").rstrip()
+    if not body:
+        return False
+    if body[-1] in ",:;-–(":
+        return True
+    last = re.findall(r"[^\W_]+", body.rsplit(None, 1)[-1].casefold())
+    return bool(last) and last[-1] in _DANGLING
+
+
+def names_interest(reason: str, interest: str) -> bool:
+    """Whether a recommendation's reason names the reader's interest in words: at least half
+    of the interest's content words (stemmed) occur in it."""
+    wanted = {_stem(w) for w in content_words(interest)}
+    if not wanted:
+        return True
+    found = {_stem(w) for w in content_words(reason)}
+    return len(wanted & found) * 2 >= len(wanted)
+
+
 def share(flags: Iterable[bool]) -> float | None:
     values = list(flags)
     return sum(values) / len(values) if values else None

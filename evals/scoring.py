@@ -41,6 +41,14 @@ class Output(BaseModel):
     abstained: bool | None = None
     llm_calls: int | None = None
     tokens: int | None = None
+    reasons: list[str] = Field(default_factory=list, description="Recommendation reasons")
+    theme_sizes: list[int] = Field(
+        default_factory=list, description="Papers per theme (not counting the other papers)"
+    )
+    theme_coverage: list[float] = Field(
+        default_factory=list, description="Per theme: share of its papers its summary cites"
+    )
+    other_papers: int | None = Field(default=None, description="Papers left in no theme")
 
 
 class Scored(BaseModel):
@@ -121,6 +129,7 @@ def recommend_output(recommendations: Sequence[Recommendation]) -> Output:
     return Output(
         text="\n".join(f"{rec.paper.title}: {rec.reason}" for rec in recommendations),
         ranked=[rec.paper.id for rec in recommendations],
+        reasons=[rec.reason for rec in recommendations],
     )
 
 
@@ -128,6 +137,9 @@ def briefing_output(briefing: Briefing, lookup: dict[str, Paper]) -> Output:
     ranked: list[str] = []
     cited: list[str] = []
     claims: list[Claim] = []
+    sizes: list[int] = []
+    coverage: list[float] = []
+    other = 0
     for theme in briefing.themes:
         for paper in theme.papers:
             lookup.setdefault(paper.id, paper)
@@ -135,6 +147,12 @@ def briefing_output(briefing: Briefing, lookup: dict[str, Paper]) -> Output:
         summary = written_output(theme.summary, lookup)
         cited.extend(summary.cited)
         claims.extend(summary.claims)
+        if getattr(theme, "other", False):
+            other += len(theme.papers)
+            continue
+        sizes.append(len(theme.papers))
+        members = {paper.id for paper in theme.papers}
+        coverage.append(len(members & set(summary.cited)) / len(members) if members else 0.0)
     titles = [paper.title for theme in briefing.themes for paper in theme.papers]
     return Output(
         text=metrics.plain_text(briefing.markdown, titles),
@@ -143,6 +161,9 @@ def briefing_output(briefing: Briefing, lookup: dict[str, Paper]) -> Output:
         claims=claims,
         llm_calls=briefing.usage.llm_calls,
         tokens=briefing.usage.prompt_tokens + briefing.usage.completion_tokens,
+        theme_sizes=sizes,
+        theme_coverage=coverage,
+        other_papers=other,
     )
 
 
@@ -204,10 +225,30 @@ def score(
         retrieved = set(output.ranked)
         values["citation_grounding"] = metrics.share(pid in retrieved for pid in output.cited)
     _grounding(output, embed, values, scored)
+    _writing(case, output, values)
     values["llm_calls"] = None if output.llm_calls is None else float(output.llm_calls)
     values["tokens"] = None if output.tokens is None else float(output.tokens)
     scored.metrics = values
     return scored
+
+
+def _writing(case: Case, output: Output, values: dict[str, float | None]) -> None:
+    """How the output reads: sentences cut mid-clause; for a briefing, theme sizes and the
+    share of each theme's papers its summary covers; for recommendations, reasons that name
+    the interest they match."""
+    sentences = [claim.sentence for claim in output.claims]
+    if sentences:
+        values["cut_mid_clause"] = metrics.share(metrics.cut_mid_clause(s) for s in sentences)
+    if case.task == "brief" and output.theme_sizes:
+        values["theme_summary_coverage"] = sum(output.theme_coverage) / len(output.theme_coverage)
+        values["theme_size_mean"] = sum(output.theme_sizes) / len(output.theme_sizes)
+        values["theme_size_max"] = float(max(output.theme_sizes))
+        total = sum(output.theme_sizes) + (output.other_papers or 0)
+        values["other_papers_share"] = (output.other_papers or 0) / total if total else None
+    if case.task == "recommend" and output.reasons and case.query:
+        values["reasons_name_interest"] = metrics.share(
+            metrics.names_interest(reason, case.query) for reason in output.reasons
+        )
 
 
 def _abstention(

@@ -87,3 +87,7 @@ class Writer(Protocol):
     def takeaway(self, paper: Paper) -> tuple[str, Usage]:
         """The paper's one-sentence takeaway."""
         ...
+
+    def name_theme(self, group: Sequence[Paper], week: Sequence[Paper]) -> tuple[str, Usage]:
+        """A name for a theme of `group` papers within the `week`'s papers."""
+        ...

@@ -68,3 +68,6 @@ class LeanWriter:
 
     def takeaway(self, paper: Paper) -> tuple[str, Usage]:
         return self.author.takeaway(paper)
+
+    def name_theme(self, group: Sequence[Paper], week: Sequence[Paper]) -> tuple[str, Usage]:
+        return self.author.name_theme(group, week)

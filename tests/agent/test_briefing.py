@@ -448,6 +448,8 @@ def test_llm_briefing_counts_its_calls_and_a_rerun_makes_none(
     assert all(t.summary.mode == "llm" for t in compared)
     assert responder.calls["Takeaway"] == len(papers)  # one takeaway per paper
     assert responder.calls["NumberedComparison"] == len(compared)
+    assert responder.calls["ThemeName"] == len(compared)  # names come from the LLM too
+    assert all(t.name for t in compared)
     assert first.usage.llm_calls == requests_after_first > 0
     assert first.usage.prompt_tokens > 0 and first.usage.completion_tokens > 0
     assert len(openai_server.chat_requests) == requests_after_first
@@ -495,3 +497,21 @@ def test_an_llm_briefing_says_in_every_rendering_when_takeaways_are_extractive(
     for rendering in (briefing.markdown, html.unescape(briefing.html), briefing.text):
         assert said in " ".join(rendering.split())
     assert all("97.5" not in t for theme in briefing.themes for t in theme.takeaways.values())
+
+
+def test_an_llm_theme_name_with_words_no_member_uses_is_replaced(
+    sample_pb: PaperBrief, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    named = AgentResponder(theme=lambda papers: "Quantum chemistry of proteins")
+    openai_server.set_responder(named)
+    settings = Settings(
+        data_dir=tmp_path,
+        llm={"mode": "llm", "base_url": openai_server.base_url, "model": "test-model"},
+    )
+    pb = PaperBrief(
+        data_dir=tmp_path, settings=settings, embedder=sample_pb.embedder, store=sample_pb.store
+    )
+    briefing = pb.briefing(*WEEK)
+    compared = [t for t in briefing.themes if not t.other]
+    assert compared and named.calls["ThemeName"] == len(compared)
+    assert all("Quantum" not in t.name for t in compared)  # the extractive name instead

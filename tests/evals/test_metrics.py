@@ -141,3 +141,23 @@ def test_plain_text_reads_markdown_escapes_as_the_text_they_escape() -> None:
     text = metrics.plain_text(markdown, [title])
     assert "2019-03-20" not in text
     assert "accuracy | speed both improve by 3 points" in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cut"),
+    [
+        ("Using ParallelBench, we analyze dLLMs, revealing that [1].", True),
+        ("It reaches a 3.4x speed-up over the [2].", True),
+        ("The method lists three parts:", True),
+        ("Prophet commits early and needs no training [1].", False),
+        ("dKV-Cache achieves 2-10x speedup.", False),
+    ],
+)
+def test_a_sentence_cut_mid_clause(sentence: str, cut: bool) -> None:
+    assert metrics.cut_mid_clause(sentence) is cut
+
+
+def test_a_reason_names_the_interest_in_words() -> None:
+    reason = 'Matches your interest in "diffusion language models". Prophet commits early.'
+    assert metrics.names_interest(reason, "diffusion language models")
+    assert not metrics.names_interest("4 upvotes; 0.47 similar.", "diffusion language models")

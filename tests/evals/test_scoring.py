@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from agent import Answer, Paper, Source
 from evals.scoring import answer_output, score, tldr_output
@@ -92,3 +93,43 @@ def test_a_tldr_is_checked_against_its_own_abstract() -> None:
     assert scored.metrics["number_grounding"] == 0.0
     assert scored.metrics["supported_sentences"] == 1.0
     assert 0.0 < (scored.metrics["rouge1"] or 0.0) < 1.0
+
+
+def test_briefing_theme_sizes_and_summary_coverage_are_measured() -> None:
+    from datetime import date
+
+    from agent import Briefing, Comparison
+    from agent.results import Theme
+
+    summary = Comparison(
+        markdown="Prophet cuts decoding steps by up to 3.4x [1].\n\n**Sources**\n\n[1] Prophet",
+        citations=["p1"],
+        sources=[Source(n=1, paper_id="p1", title="Prophet")],
+        retrieved=[PROPHET, MEDUSA],
+        mode="offline",
+    )
+    empty = Comparison(markdown="", mode="offline")
+    briefing = Briefing(
+        start=date(2025, 5, 19),
+        end=date(2025, 5, 25),
+        themes=[
+            Theme(name="Fast decoding", papers=[PROPHET, MEDUSA], summary=summary),
+            Theme(name="Other papers this week", papers=[OTHER], summary=empty, other=True),
+        ],
+        mode="offline",
+        markdown="# Week\n\nProphet cuts decoding steps by up to 3.4x [1].",
+    )
+    from evals.scoring import briefing_output
+
+    case = Case(id="b", task="brief", window={"start": "2025-05-19", "end": "2025-05-25"})
+    values = score(case, briefing_output(briefing, {}), [], 5, no_embed).metrics
+    assert values["theme_summary_coverage"] == 0.5  # the summary cites one of two papers
+    assert values["theme_size_max"] == 2.0
+    assert values["other_papers_share"] == pytest.approx(1 / 3)
+
+
+def test_sentences_cut_mid_clause_are_counted() -> None:
+    text = "Prophet cuts decoding steps by up to 3.4x [1]. Medusa adds heads, revealing that [2]."
+    case = Case(id="a", task="ask", query="How fast?")
+    output = answer_output(answer(text, ["p1", "p2"]), {"p1": PROPHET, "p2": MEDUSA})
+    assert score(case, output, [], 5, no_embed).metrics["cut_mid_clause"] == 0.5

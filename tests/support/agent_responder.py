@@ -111,6 +111,9 @@ class AgentResponder:
     chat: Callable[[list[PaperBlock], str], str] = lambda papers, prompt: (
         papers[0].first_sentence if papers else "NOT COVERED"
     )
+    theme: Callable[[list[PaperBlock]], str] = lambda papers: (
+        " ".join(papers[0].title.split(":")[0].split()[:4]) if papers else "Papers"
+    )
     delay: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -144,6 +147,8 @@ class AgentResponder:
             return Json(self.answer(papers))
         if name == "NumberedComparison":
             return Json(self.comparison(papers))
+        if name == "ThemeName":
+            return Json({"name": self.theme(papers)})
         if name == "Takeaway":
             return Json({"sentence": self.chat(papers, prompt)})
         if name == "Rewrite":

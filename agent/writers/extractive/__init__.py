@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from agent.relevance import RelevanceJudge
 from agent.results import Mode, Usage
 from agent.state import ComparisonDraft, Draft, Evidence, Route, Turn
+from agent.themes import theme_name
 from agent.verify import Rewriter
 from agent.writers.base import AnswerTask
 from agent.writers.extractive import answer, comparison, routing, takeaway
@@ -100,6 +101,9 @@ class ExtractiveWriter:
 
     def takeaway(self, paper: Paper) -> tuple[str, Usage]:
         return takeaway.tldr(paper), Usage()
+
+    def name_theme(self, group: Sequence[Paper], week: Sequence[Paper]) -> tuple[str, Usage]:
+        return theme_name(group, week), Usage()
 
 
 __all__ = [

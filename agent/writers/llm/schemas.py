@@ -125,6 +125,14 @@ class Rewrite(BaseModel):
     sources: list[int] = Field(default_factory=list, json_schema_extra=at_most(6))
 
 
+class ThemeName(BaseModel):
+    """A name for a theme of papers (the LLM writer's name_theme reply)."""
+
+    name: str = Field(
+        description="Two to seven words naming what the papers share", json_schema_extra=most(80)
+    )
+
+
 class Takeaway(BaseModel):
     """A paper's one-sentence takeaway (the LLM writer's tldr reply)."""
 

@@ -12,6 +12,7 @@ from agent.prompts import format_papers_as_data, render
 from agent.results import ComparisonRow, Mode, Usage
 from agent.state import ComparisonDraft, Draft, DraftSentence, Evidence, Route, Turn
 from agent.text import numbers_in
+from agent.themes import key_phrases, theme_name, theme_name_problems
 from agent.verify import Rewriter, strip_citation_marks
 from agent.writers.base import AnswerTask
 from agent.writers.llm.citations import cites_from_numbers, numbered, parse_prose_draft
@@ -24,6 +25,7 @@ from agent.writers.llm.schemas import (
     Rewrite,
     RouteDecision,
     Takeaway,
+    ThemeName,
 )
 from store.models import Paper
 
@@ -198,6 +200,20 @@ class LLMWriter:
             )
 
         return rewrite
+
+    def name_theme(self, group: Sequence[Paper], week: Sequence[Paper]) -> tuple[str, Usage]:
+        """The model's name for the theme, given the papers and the key phrases they share;
+        a name that fails `theme_name_problems` (too long, a number or words no member uses)
+        is replaced by the extractive name, so a briefing never shows an unsupported name."""
+        candidates = key_phrases(group, week, k=4)
+        data = format_papers_as_data(list(group))
+        reply, usage = self._structured(
+            "name_theme", ThemeName, papers=data, candidates="; ".join(candidates) or "(none)"
+        )
+        name = " ".join(reply.name.split()).strip(" .\"'")
+        if not name or theme_name_problems(name, group):
+            return theme_name(group, week), usage
+        return name, usage
 
     def takeaway(self, paper: Paper) -> tuple[str, Usage]:
         """The model's one-sentence takeaway, its numbers checked against the abstract. A
