@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -238,8 +239,27 @@ class WeekPhrases:
         return len(phrase.papers) if phrase else 0
 
 
+_LAST_WEEK: list[tuple[tuple[tuple[str, str, str], ...], WeekPhrases]] = []
+_LAST_WEEK_LOCK = threading.Lock()
+
+
 def week_terms(week: Sequence[Paper]) -> WeekPhrases:
-    """The key phrases of a week's papers, computed once and shared by all its theme names."""
+    """The key phrases of a week's papers, computed once and shared by all its theme names.
+
+    A briefing names each of its themes from the same week (each writer call passes the week),
+    so the last week's phrases are kept: a 500-paper week with 80 themes counts them once.
+    The key is the papers' text, so an updated abstract is counted afresh."""
+    key = tuple((p.id, p.title, p.abstract) for p in week)
+    with _LAST_WEEK_LOCK:
+        if _LAST_WEEK and _LAST_WEEK[0][0] == key:
+            return _LAST_WEEK[0][1]
+    stats = _count_week_terms(week)
+    with _LAST_WEEK_LOCK:
+        _LAST_WEEK[:] = [(key, stats)]
+    return stats
+
+
+def _count_week_terms(week: Sequence[Paper]) -> WeekPhrases:
     phrases: dict[tuple[str, ...], _Phrase] = {}
     for index, paper in enumerate(week):
         for text, is_title in ((paper.title, True), (paper.abstract, False)):
