@@ -73,7 +73,7 @@ def test_every_feature_succeeds_against_a_runaway_model_with_bounded_tokens(
     if pipeline == "lean":
         # Retrieval, relevance and evidence as offline: the model only writes.
         names = {schema_name(r.body) for r in requests}
-        assert names <= {"NumberedDraft", "NumberedComparison", "Takeaway"}
+        assert names <= {"NumberedDraft", "NumberedComparison", "Takeaway", "ThemeName"}
 
 
 def test_the_same_runaway_model_breaks_an_unbounded_schema() -> None:
