@@ -73,6 +73,8 @@ examples: setup
 		--hide-scrollbars --user-data-dir=$$profile --window-size=960,2200 \
 		--screenshot=$(abspath $(EXAMPLES))/briefing.png \
 		file://$(abspath $(EXAMPLES))/briefing.html 2> /dev/null; status=$$?; rm -rf $$profile; exit $$status
+	# The web app's pages, as its browser test drives them.
+	PAPERBRIEF_SCREENSHOTS=$(abspath $(EXAMPLES)) $(BIN)/pytest -q tests/agent/test_web.py -k browser
 	ls -l $(EXAMPLES)
 
 # Known-item search over SciTLDR-A dev: each author TLDR asked of a store of all 616 papers

@@ -3,8 +3,9 @@ and the real `openai` client against its OpenAI-compatible endpoint.
 
 The store holds the bundled sample (hashing embedder: these tests are about the pages and the
 wire formats, not retrieval quality) plus papers whose title and abstract try to inject HTML,
-script and Markdown links; no page may run or render them. Screenshots of the main pages are
-written to docs/examples/ (the pages a reader of the README sees).
+script and Markdown links; no page may run or render them. Screenshots of the main pages go
+where `make examples` asks (docs/examples/, the pages a reader of the README sees), else to a
+temporary folder.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from tests.conftest import settings_for
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "docs" / "examples"
 PAPERBRIEF = str(Path(sys.executable).parent / "paperbrief")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Over the hashing embedder's store the calibrated relevance decision answers a question that
@@ -46,6 +45,17 @@ HOSTILE_ABSTRACT = (
     '<a href="javascript:alert(1)">a link</a>. Knitting quantum yarn needs no training.'
 )
 HOSTILE_LINK = "https://github.com/quantum/knit?q=%3Cb%3Ex"
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the page screenshots go: the folder named by PAPERBRIEF_SCREENSHOTS (`make
+    examples` names docs/examples/), else a temporary one, so a test run leaves the checkout's
+    tracked files as they were."""
+    named = os.environ.get("PAPERBRIEF_SCREENSHOTS")
+    folder = Path(named) if named else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _free_port() -> int:
@@ -153,9 +163,8 @@ def _not_pwned(page: Any) -> None:
 
 
 def test_browser_searches_reads_a_paper_asks_and_compares(
-    server: str, browser: Any, web_store: Path
+    server: str, browser: Any, web_store: Path, screenshots: Path
 ) -> None:
-    EXAMPLES.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
 
     page.goto(f"{server}/")
@@ -163,7 +172,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     page.press("input[name=q]", "Enter")
     page.wait_for_selector("ol.hits li.hit")
     assert page.locator("ol.hits li.hit").count() == 10
-    page.screenshot(path=str(EXAMPLES / "web-search.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "web-search.png"), full_page=True)
 
     first_title = page.locator("ol.hits li.hit a.title").first.inner_text()
     page.locator("ol.hits li.hit a.title").first.click()
@@ -172,7 +181,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     assert page.locator("section.takeaway p").inner_text()
     similar = page.locator("section", has=page.locator("h2", has_text="Similar papers"))
     assert similar.locator("li.hit a.title").count() == 6
-    page.screenshot(path=str(EXAMPLES / "web-paper.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "web-paper.png"), full_page=True)
 
     # Chat: the answer streams in (sentence events), then becomes the verified answer with
     # its source list linking the papers' pages.
@@ -197,7 +206,7 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     )
     assert sources and all(href.startswith("/paper/") for href in sources)
     assert "thread=" in page.url
-    page.screenshot(path=str(EXAMPLES / "web-chat.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "web-chat.png"), full_page=True)
     cited = page.request.get(f"{server}{sources[0]}")
     assert cited.status == 200
 
@@ -222,12 +231,12 @@ def test_browser_searches_reads_a_paper_asks_and_compares(
     page.click("text=Compare selected")
     page.wait_for_selector("section.comparison table")
     assert page.locator("section.comparison tbody tr").count() == 2
-    page.screenshot(path=str(EXAMPLES / "web-compare.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "web-compare.png"), full_page=True)
     page.close()
 
 
 def test_browser_builds_a_briefing_and_ingests_with_visible_progress(
-    server: str, browser: Any, tmp_path: Path
+    server: str, browser: Any, tmp_path: Path, screenshots: Path
 ) -> None:
     page = browser.new_page()
     page.goto(f"{server}/briefings")
@@ -241,7 +250,7 @@ def test_browser_builds_a_briefing_and_ingests_with_visible_progress(
     _not_pwned(page)
     page.goto(f"{server}/briefings")
     assert page.locator("ul.archive a", has_text="2025-W21").count() == 1
-    page.screenshot(path=str(EXAMPLES / "web-briefings.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "web-briefings.png"), full_page=True)
 
     extra = tmp_path / "more.jsonl"
     extra.write_text(
