@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 import jinja2
 import pytest
@@ -21,6 +20,7 @@ from agent.markup import (
     safe_url,
     unescape_markdown,
 )
+from tests.support.hostile import parse_html as _parse
 
 # The most permissive common reading of Markdown: raw HTML on, as GitHub-like viewers, chat UIs
 # and most static renderers allow it. Escaped paper text must still render as text only.
@@ -46,26 +46,6 @@ _SYNTAX = st.sampled_from(
     [*list("\\`*_[]()<>|~#+-=.!&;:/\"' \n\r\t\x00"), "javascript:", "http://"]
 )
 TEXT = st.lists(st.one_of(_SYNTAX, st.text(max_size=4)), max_size=30).map("".join)
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _parse(markup: str) -> _Tags:
-    parser = _Tags()
-    parser.feed(markup)
-    parser.close()
-    return parser
 
 
 def _rendered_text(markdown: str) -> tuple[set[str], str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from html.parser import HTMLParser
 
 from agent.render import (
     render_html,
@@ -14,6 +13,7 @@ from agent.render import (
 )
 from agent.results import Briefing, Comparison, Recommendation, Source, Theme
 from store.models import Link, Paper
+from tests.support.hostile import parse_html as _parse
 
 EVIL_TITLE = "Attacks <script>alert('x')</script> on & Agents"
 
@@ -110,26 +110,6 @@ def _briefing() -> Briefing:
         already_sent=[OLD.id],
         mode="offline",
     )
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _parse(html: str) -> _Tags:
-    parser = _Tags()
-    parser.feed(html)
-    parser.close()
-    return parser
 
 
 ALLOWED_TAGS = {
