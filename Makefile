@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= paperbrief-data
 OUT ?= out
 
-.PHONY: setup run test lint bench eval eval-scitldr known-item examples clean
+.PHONY: setup browser run test lint bench eval eval-scitldr known-item examples clean
 
 $(BIN)/paperbrief: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,15 @@ SCITLDR_SUITE := evals/suites/scitldr.yaml
 SCITLDR_BASELINE := evals/suites/scitldr.baseline.json
 
 # Lint, the eval regression gates, then the tests (pytest's summary is the last line CI prints).
-test: setup lint
+# The web app's tests and `make examples` drive Debian's headless Chromium: installed here when
+# missing, so `make test` alone sets up a fresh machine (as root; otherwise it says what to run).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "make: Debian's chromium is needed: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: setup browser lint
 	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SUITE) --mode offline --quiet \
 		--out $(OUT)/eval-gate --baseline $(BASELINE)
 	$(BIN)/paperbrief --data-dir $(EVAL_DATA) eval $(SCITLDR_SUITE) --mode offline --quiet \
@@ -60,7 +68,7 @@ ANSWER_Q := How do recent methods speed up diffusion language models?
 FOLLOW_UP_Q := Which of them need no training?
 COMPARE_Q := KV caching and parallel decoding for diffusion language models
 
-examples: setup
+examples: setup browser
 	rm -rf $(EXAMPLES_DATA) && mkdir -p $(EXAMPLES)
 	$(BIN)/paperbrief --data-dir $(EXAMPLES_DATA) ingest --sample > /dev/null
 	$(BIN)/paperbrief --data-dir $(EXAMPLES_DATA) brief --since 2025-05-19 --until 2025-05-25 \

@@ -131,7 +131,9 @@ def server(web_store: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: apt-get install -y chromium (see .ci/run)")
+        pytest.fail(
+            "chromium is not installed: apt-get install -y chromium (make test does, as root)"
+        )
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
