@@ -107,24 +107,25 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _count_arg(text: str) -> int:
-    """argparse type for `-k`: the API's own bound (`agent.inputs.check_k`), as a usage error."""
-    try:
-        return check_k(int(text))
-    except InvalidInputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+def _api_checked(check: Callable[[int], int | None]) -> Callable[[str], int]:
+    """An argparse type for a whole number that the API checks with `check` (`agent.inputs`),
+    so the CLI refuses exactly what the API refuses, as a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+        try:
+            return check(value) or 0
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
 
 
-def _upvotes_arg(text: str) -> int:
-    """argparse type for `--min-upvotes`: 0 or more, as the API checks it."""
-    try:
-        return check_min_upvotes(int(text)) or 0
-    except InvalidInputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+_count_arg = _api_checked(check_k)  # -k
+_upvotes_arg = _api_checked(check_min_upvotes)  # --min-upvotes
 
 
 def _date_arg(text: str) -> str:
