@@ -64,6 +64,7 @@ from agent.errors import (
     LLMTruncatedError,
 )
 from agent.prompts import render
+from agent.replies import excerpt, strip_wrapping, validation_summary, with_system_note
 from agent.results import Usage
 from agent.settings import LLMSettings
 from store.config import RetrySettings
@@ -112,9 +113,6 @@ class EndpointQuirks:
 # Keyed by (base URL, model); shared by every client in the process.
 _QUIRKS: dict[tuple[str, str], EndpointQuirks] = {}
 _QUIRKS_LOCK = threading.Lock()
-
-_THINKING = re.compile(r"\A\s*<think>.*?</think>\s*", re.DOTALL)
-_FENCED = re.compile(r"\A\s*```(?:json)?\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
 
 
 @dataclass
@@ -244,11 +242,6 @@ class DiskCache:
             raise
 
 
-def _excerpt(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _status_body(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
@@ -275,24 +268,6 @@ def _transient(exc: BaseException) -> Transient | None:
         if exc.status_code == 429 or exc.status_code >= 500:
             return Transient(_describe(exc), retry_after_seconds(exc.response.headers))
     return None
-
-
-def _strip_wrapping(text: str) -> str:
-    """The JSON inside a reply: without a leading <think> block or a ```json fence."""
-    text = _THINKING.sub("", text)
-    fenced = _FENCED.match(text)
-    return fenced.group("body") if fenced else text.strip()
-
-
-def _validation_summary(exc: ValidationError, limit: int = 8) -> str:
-    lines = []
-    for error in exc.errors()[:limit]:
-        location = ".".join(str(part) for part in error["loc"]) or "(root)"
-        lines.append(f"{location}: {error['msg']}")
-    more = len(exc.errors()) - limit
-    if more > 0:
-        lines.append(f"and {more} more")
-    return "; ".join(lines)
 
 
 def _format_rejected(error: LLMError) -> bool:
@@ -525,7 +500,7 @@ def _validated(text: str, schema: type[T], json_schema: dict[str, Any]) -> tuple
     try:
         return schema.model_validate(data), ""
     except ValidationError as exc:
-        problem = _validation_summary(exc)
+        problem = validation_summary(exc)
         removed = _drop_junk(data, exc, json_schema)
         if not removed:
             return None, problem
@@ -540,7 +515,7 @@ def _validated(text: str, schema: type[T], json_schema: dict[str, Any]) -> tuple
 def _accept(reply: _Reply, schema: type[T], json_schema: dict[str, Any]) -> tuple[T | None, str]:
     """The reply as `schema`, or None and what is wrong with it. A reply cut off (max_tokens)
     or stopped looping keeps its complete leading fields when those validate."""
-    text = _strip_wrapping(reply.text)
+    text = strip_wrapping(reply.text)
     value, problem = _validated(text, schema, json_schema)
     if value is not None:
         return value, ""
@@ -557,7 +532,7 @@ def _accept(reply: _Reply, schema: type[T], json_schema: dict[str, Any]) -> tupl
                 return kept, ""
         if reply.repeated:
             return None, (
-                f"the reply kept repeating {_excerpt(reply.repeated, 60)!r} and was stopped; "
+                f"the reply kept repeating {excerpt(reply.repeated, 60)!r} and was stopped; "
                 "keep every text field to one short clause"
             )
         return None, (
@@ -744,7 +719,7 @@ class OpenAIChat:
             "repair_json",
             schema_name=schema.__name__,
             error=problem,
-            reply=_excerpt(_strip_wrapping(reply.text), REPAIR_EXCERPT_CHARS),
+            reply=excerpt(strip_wrapping(reply.text), REPAIR_EXCERPT_CHARS),
         )
         repair_messages = [*messages, {"role": "user", "content": repair}]
         call.usage.repairs += 1
@@ -756,7 +731,7 @@ class OpenAIChat:
             raise self._cut_error(reply, call, what=f"the {schema.__name__} reply, twice,")
         raise LLMInvalidReplyError(
             f"the reply does not match schema {schema.__name__} even after one repair "
-            f"attempt: {problem}; reply began: {_excerpt(reply.text, 200)}",
+            f"attempt: {problem}; reply began: {excerpt(reply.text, 200)}",
             base_url=self.base_url,
             model=self.model,
         )
@@ -772,7 +747,7 @@ class OpenAIChat:
     def _cut_error(self, reply: _Reply, call: _Call, *, what: str) -> LLMError:
         if reply.repeated:
             return LLMRepetitionError(
-                f"{what} repeated itself ({_excerpt(reply.repeated, 60)!r} over and over) and "
+                f"{what} repeated itself ({excerpt(reply.repeated, 60)!r} over and over) and "
                 "was stopped: small models loop on open-ended fields; try "
                 "PAPERBRIEF_LLM__PIPELINE=lean (the model only writes) or a larger model",
                 base_url=self.base_url,
@@ -852,7 +827,7 @@ class OpenAIChat:
                     "%s (%s) rejected a parameter (%s); adapting: %s",
                     self.base_url,
                     self.model,
-                    _excerpt(error.body or "", 120),
+                    excerpt(error.body or "", 120),
                     learnt,
                 )
                 self._learn(**{learnt: True})
@@ -1001,7 +976,7 @@ class OpenAIChat:
                 log.warning(
                     "%s rejected response_format json_schema (%s); using json_object from now on",
                     self.base_url,
-                    _excerpt(error.body or "", 120),
+                    excerpt(error.body or "", 120),
                 )
                 mode = "json_object"
         instruction = render(
@@ -1009,7 +984,7 @@ class OpenAIChat:
             schema_name=schema.__name__,
             schema=json.dumps(json_schema),
         )
-        noted = _with_system_note(messages, instruction)
+        noted = with_system_note(messages, instruction)
         if mode == "json_object":
             try:
                 return self._logged_request(
@@ -1023,7 +998,7 @@ class OpenAIChat:
                     "%s rejected response_format json_object too (%s); asking for JSON in the "
                     "prompt only",
                     self.base_url,
-                    _excerpt(error.body or "", 120),
+                    excerpt(error.body or "", 120),
                 )
         return self._logged_request(noted, call, "prompt", schema)
 
@@ -1108,7 +1083,7 @@ class OpenAIChat:
             status = exc.status_code
             body = _status_body(exc)
             param = exc.param
-            reason = f"HTTP {status}: {_excerpt(body)}"
+            reason = f"HTTP {status}: {excerpt(body)}"
             hint = _status_hint(status, self.model, exc)
             if hint:
                 reason += f" ({hint})"
@@ -1215,15 +1190,6 @@ def _limit_body_reads(stream: Any, seconds: float) -> None:
     if isinstance(timeouts, dict):
         current = timeouts.get("read")
         timeouts["read"] = seconds if current is None else min(current, seconds)
-
-
-def _with_system_note(messages: list[dict[str, str]], note: str) -> list[dict[str, str]]:
-    """`note` appended to the first system message (or as one): some chat templates accept
-    only one system message, and only first."""
-    if messages and messages[0].get("role") == "system":
-        first = {**messages[0], "content": f"{messages[0].get('content', '')}\n\n{note}"}
-        return [first, *messages[1:]]
-    return [{"role": "system", "content": note}, *messages]
 
 
 def _status_hint(status: int, model: str, exc: openai.APIStatusError) -> str | None:

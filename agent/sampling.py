@@ -31,12 +31,9 @@ from agent.llm import (
     ChatResult,
     LLMError,
     StructuredResult,
-    _excerpt,
-    _strip_wrapping,
-    _validation_summary,
-    _with_system_note,
 )
 from agent.prompts import render
+from agent.replies import excerpt, strip_wrapping, validation_summary, with_system_note
 from agent.results import Usage
 
 T = TypeVar("T", bound=BaseModel)
@@ -110,26 +107,26 @@ class SamplingChat:
         """The reply parsed as `schema`; one repair request when it does not validate."""
         json_schema = json.dumps(schema.model_json_schema(), indent=2)
         instruction = render("json_object_schema", schema_name=schema.__name__, schema=json_schema)
-        noted = _with_system_note(messages, instruction)
+        noted = with_system_note(messages, instruction)
         usage = Usage()
         reply = self._request(noted, usage, max_tokens)
         try:
-            value = schema.model_validate_json(_strip_wrapping(reply))
+            value = schema.model_validate_json(strip_wrapping(reply))
         except ValidationError as first:
             repair = render(
                 "repair_json",
                 schema_name=schema.__name__,
-                error=_validation_summary(first),
-                reply=_excerpt(_strip_wrapping(reply), REPAIR_EXCERPT_CHARS),
+                error=validation_summary(first),
+                reply=excerpt(strip_wrapping(reply), REPAIR_EXCERPT_CHARS),
             )
             usage.repairs += 1
             again = self._request([*noted, {"role": "user", "content": repair}], usage, max_tokens)
             try:
-                value = schema.model_validate_json(_strip_wrapping(again))
+                value = schema.model_validate_json(strip_wrapping(again))
             except ValidationError as second:
                 raise LLMError(
                     f"the host model's reply does not match schema {schema.__name__} even after "
-                    f"one repair request: {_validation_summary(second)}",
+                    f"one repair request: {validation_summary(second)}",
                     base_url=SAMPLING_ENDPOINT,
                     model=self.model,
                 ) from second
