@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,6 +45,14 @@ class Question:
     text: str
     kind: str  # one of KINDS
     gold: str | None  # the answer paper's title; None when the store cannot answer
+    # Further answer papers of a question composed from several papers' TLDRs
+    # (bench/bench_relevance.py); like `gold`, all must be cited.
+    also: tuple[str, ...] = field(default=())
+
+    @property
+    def golds(self) -> frozenset[str]:
+        """Every answer paper (empty when the store cannot answer)."""
+        return frozenset(() if self.gold is None else (self.gold, *self.also))
 
 
 def held_out(paper_id: str) -> bool:
