@@ -1,10 +1,12 @@
 """Plain-text machinery shared by the offline writer, the verifier and the briefing themes.
 
 Owns: sentence splitting tuned to paper abstracts (every sentence is a verbatim slice of its
-input, so a quoted sentence can always be found again in the abstract), word tokenising,
-stopwords, a light stemmer, the normalised numeric tokens the verifier compares
-(`numbers_in`), and term statistics (tf-idf over a set of papers) that find what a set of
-papers shares and what sets one paper apart.
+input, so a quoted sentence can always be found again in the abstract), the writer's view of
+words on top of the one shared tokenizer (`store.tokens`: Snowball stems, numbers and
+hyphenated names kept whole): which tokens carry content (stop words and generic research
+words left out), the figures a text states (`numbers_in`, which the verifier compares), and
+term statistics (tf-idf over a set of papers) that find what a set of papers shares and what
+sets one paper apart.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+
+from store import tokens
+from store.tokens import stem
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -133,125 +137,85 @@ def split_sentences(text: str) -> list[str]:
     return [text[begin:end] for begin, end in sentence_spans(text)]
 
 
-STOPWORDS = word_list("stopwords.txt")
+# The writer's stop words: the shared tokenizer's (`store.tokens.STOPWORDS`, which BM25 also
+# drops) plus function words BM25 keeps (its idf already discounts them, and changing the index
+# terms would set stored indexes apart from new ones) but phrases and question matching skip:
+# "however", "across", "two" (`data/stopwords.txt`).
+STOPWORDS = tokens.STOPWORDS | word_list("stopwords.txt")
+_EXTRA_STOP_STEMS = frozenset(stem(w) for w in STOPWORDS - tokens.STOPWORDS)
 
 # Words that every abstract uses: they say nothing about what a paper is about, so term
 # statistics and question matching ignore them.
 GENERIC_WORDS = word_list("generic_words.txt")
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters and digits; hyphens and punctuation separate)."""
-    return [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.casefold())]
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
+# Endings that make an inflected form of a generic word ("improving", "studies"). Snowball
+# stems conflate more than inflections ("coding" and "code", "experience" and "experiment"),
+# so a word is generic by its stem only when it is the stem plus one of these.
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "e", "ies", "ied")
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """A light suffix-stripping stemmer: conflates plurals, -ing, -ed, -ly, -ation forms.
+def is_generic(word: str, term: str | None = None) -> bool:
+    """Whether `word` (lower case, as written) is a generic research word or an inflection of
+    one; `term` is its stem when the caller has it."""
+    if word in GENERIC_WORDS:
+        return True
+    term = stem(word) if term is None else term
+    return term in _GENERIC_STEMS and word[len(term) :] in _INFLECTIONS and word.startswith(term)
 
-    Deliberately conservative: it only needs "decoding"/"decode"/"decoded" and
-    "models"/"modeling" to meet, not linguistic roots.
-    """
-    w = word.casefold()
-    if len(w) <= 3 or not w.isalpha():
-        return w
-    for suffix, replacement, min_stem in (
-        ("ational", "ate", 3),
-        ("ization", "ize", 3),
-        ("isation", "ize", 3),
-        ("ations", "ate", 3),
-        ("ation", "ate", 3),
-        ("ities", "ity", 3),
-        ("nesses", "", 3),
-        ("ness", "", 3),
-        ("ments", "", 4),
-        ("ment", "", 4),
-        ("ingly", "", 3),
-        ("edly", "", 3),
-        ("ies", "y", 2),
-        ("ied", "y", 2),
-        ("sses", "ss", 2),
-        ("ing", "", 3),
-        ("ed", "", 3),
-        ("ly", "", 4),
-        ("es", "e", 3),
-        ("s", "", 3),
-    ):
-        if w.endswith(suffix) and len(w) - len(suffix) >= min_stem:
-            if suffix == "s" and w.endswith(("ss", "us", "is")):
-                continue
-            if suffix == "ed" and w.endswith("eed"):
-                continue  # "speed", "need" are not past tenses
-            w = w[: len(w) - len(suffix)] + replacement
-            if suffix in ("ing", "ed") and len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]  # "stopping" -> "stop"
-            break
-    if len(w) > 4 and w.endswith("e"):
-        w = w[:-1]  # "decode" meets "decod(ing)"
-    if len(w) > 4 and w.endswith("ize"):
-        w = w[:-3]
-    return w
+
+def is_stop(word: str, term: str | None = None) -> bool:
+    """Whether `word` (lower case, as written) is a stop word the writer skips."""
+    return word in STOPWORDS or (term is not None and term in _EXTRA_STOP_STEMS)
+
+
+def content_tokens(
+    text: str, *, drop_generic: bool = True, gaps: bool = False
+) -> list[tuple[str, list[str]]]:
+    """The tokens of `text` that carry content, each as written with its terms (the shared
+    tokenizer's `store.tokens.token_terms`): stop words, integers of one digit ("3 papers")
+    and, by default, generic research words left out. A hyphenated name keeps its whole term
+    and its parts' (`dkv-cach`, `dkv`, `cach`); a figure its number terms (`12.5%`, `12.5`).
+    With `gaps`, a left-out token stays in place with no terms, so adjacency can be read."""
+    kept: list[tuple[str, list[str]]] = []
+    for token, terms in tokens.token_terms(text):
+        skip = (
+            not terms
+            or is_stop(token, terms[0])
+            or (token.isdigit() and len(token) == 1)
+            or (drop_generic and is_generic(token, terms[0]))
+        )
+        if not skip:
+            kept.append((token, terms))
+        elif gaps:
+            kept.append((token, []))
+    return kept
 
 
 def content_words(text: str) -> list[str]:
-    """Word tokens without stopwords or bare numbers, in text order."""
-    return [w for w in words(text) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
+    """The content words of `text` as written (lower case; hyphenated names and figures whole),
+    in text order; generic research words kept."""
+    return [token for token, _ in content_tokens(text, drop_generic=False)]
 
 
 def content_stems(text: str, *, drop_generic: bool = True) -> list[str]:
-    """Stems of the content words of `text`; generic research words dropped by default."""
-    return [
-        stem(w)
-        for w in content_words(text)
-        if not (drop_generic and (w in GENERIC_WORDS or stem(w) in _GENERIC_STEMS))
-    ]
-
-
-_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
-
-# Numbers: optional sign, digits with optional thousands separators, optional decimal part,
-# an optional range to a second number, then an optional unit suffix. A number glued to the
-# end of a word ("GSM8K", "Qwen2.5") is part of a name and is not a numeric claim.
-_NUMBER = re.compile(
-    r"(?<![\w.])[+\-−]?"
-    r"(?P<a>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?:-|–|—|to)\s?(?P<b>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?))?"
-    r"(?P<unit>\s?%|\s?percent\b|\s?[x×X](?![A-Za-z])|[kKmMbBtT](?![A-Za-z]))?"
-)
-
-
-def _unit(raw: str | None) -> str:
-    if not raw:
-        return ""
-    raw = raw.strip().casefold()
-    if raw in ("%", "percent"):
-        return "%"
-    if raw in ("x", "×"):
-        return "x"
-    return raw
+    """The terms of the content words of `text` in order (`content_tokens`)."""
+    return [term for _, terms in content_tokens(text, drop_generic=drop_generic) for term in terms]
 
 
 def numbers_in(text: str) -> set[str]:
-    """The normalised numeric tokens of `text`: `97%`, `3.4x`, `8.5-10.5%`, `2.0x`, `8b`.
+    """The figures `text` states, normalised by the shared tokenizer so that the same figure
+    written two ways compares equal: `97%`, `3.4x`, `8.5-10.5%`, `2.0x`, `8b`.
 
-    Normalised so that the same figure written two ways compares equal: thousands separators
-    dropped ("1,024" -> "1024"), "×"/"X" -> "x", "percent"/" %" -> "%", dashes in ranges -> "-",
-    size suffixes lower-cased ("8B" -> "8b"). A range yields the range and both ends, each
-    with the range's unit. Digits inside names ("GSM8K", "Qwen2.5") are not numbers. Decimal
-    places are kept as written: "2.0x" and "2x" are different tokens.
+    Thousands separators dropped ("1,024" -> "1024"), "×"/"X" -> "x", "percent"/" %" -> "%",
+    dashes in ranges -> "-", size suffixes lower-cased ("8B" -> "8b"). A range yields the range
+    and both ends, each with the range's unit. Digits inside names ("GSM8K", "Qwen2.5") are not
+    numbers; a number joined by a hyphen is ("LLaDA-8B" -> "8b"). Decimal places are kept as
+    written: "2.0x" and "2x" are different tokens. A figure with a unit does not also count
+    as the bare number ("97%" states 97%, not 97), so a changed unit is a changed figure.
     """
     found: set[str] = set()
-    for match in _NUMBER.finditer(text):
-        a = match.group("a").replace(",", "")
-        b = match.group("b")
-        unit = _unit(match.group("unit"))
-        if b is None:
-            found.add(a + unit)
-            continue
-        b = b.replace(",", "")
-        found.update({f"{a}-{b}{unit}", a + unit, b + unit})
+    for number in tokens.numbers(text):
+        found.update(tokens.number_terms(number, bare=False) or (number,))
     return found
 
 
@@ -280,23 +244,18 @@ class TermStats:
     def _terms(self, text: str) -> Counter[str]:
         terms: Counter[str] = Counter()
         for sentence in split_sentences(text):
-            tokens = [
-                w
-                for w in re.findall(r"[^\W_]+(?:-[^\W_]+)*", sentence.casefold())
-                if not w.isdigit()
-            ]
             previous: tuple[str, str] | None = None
-            for token in tokens:
-                parts = token.split("-")
-                if token in STOPWORDS or all(p in STOPWORDS or p.isdigit() for p in parts):
+            for token, token_terms in tokens.token_terms(sentence):
+                # Figures and stop words are no topic; they also break a bigram.
+                if not token_terms or token[0].isdigit() or is_stop(token, token_terms[0]):
                     previous = None
                     continue
-                generic = token in GENERIC_WORDS or stem(token) in _GENERIC_STEMS
-                term = "-".join(stem(p) for p in parts)
-                if not generic and len(token) > 1:
+                term = token_terms[0]  # a hyphenated name as one term: "dkv-cach"
+                generic = is_generic(token, term)
+                if not generic:
                     terms[term] += 1
                     self._surface.setdefault(term, Counter())[token] += 1
-                if previous is not None and not generic and previous[0] not in _GENERIC_STEMS:
+                if previous is not None and not generic:
                     bigram = f"{previous[0]} {term}"
                     terms[bigram] += 1
                     self._surface.setdefault(bigram, Counter())[f"{previous[1]} {token}"] += 1

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agent.text import GENERIC_WORDS, STOPWORDS, split_sentences, stem
+from agent.text import GENERIC_WORDS, STOPWORDS, split_sentences
 from store.models import Paper
+from store.tokens import stem
 
 
 @dataclass(frozen=True)

@@ -88,9 +88,10 @@ def normalise(text: str) -> str:
     return text
 
 
-def _number_terms(token: str) -> list[str] | None:
+def number_terms(token: str, *, bare: bool = True) -> list[str] | None:
     """The terms of a number token (`2-10x` -> `2-10x`, `2x`, `10x`, `2`, `10`); None when
-    `token` is not a number."""
+    `token` is not a number. `bare=False` leaves out the unit-less forms of a number that has
+    a unit (`12.5%` -> `12.5%` only): what a text states, for checking a figure is quoted."""
     match = _NUMBER.fullmatch(token)
     if match is None:
         return None
@@ -98,7 +99,7 @@ def _number_terms(token: str) -> list[str] | None:
     terms = [token]
     if b is not None:
         terms += [a + unit, b + unit]
-    if unit:
+    if unit and bare:
         terms += [a] if b is None else [a, b]
     return terms
 
@@ -119,6 +120,41 @@ def _word_terms(token: str) -> list[str]:
     ]
 
 
+def _terms_of(token: str) -> list[str]:
+    """The terms of one token of `normalise`d text (none for a stop word)."""
+    if token.isalpha():
+        return [stem(token)] if len(token) > 1 and token not in STOPWORDS else []
+    number = number_terms(token) if token[0].isdigit() else None
+    return number if number is not None else _word_terms(token)
+
+
+def token_terms(text: str) -> list[tuple[str, list[str]]]:
+    """Each token of `text` in reading order, as written (casefolded, numbers normalised), with
+    its terms; a stop word has none. `tokenize` is these terms in a row; callers that need the
+    written form beside the term (a phrase to show, a word list to check) use this."""
+    return [(token, _terms_of(token)) for token in _TOKEN.findall(normalise(text))]
+
+
+def numbers(text: str) -> list[str]:
+    """The figures `text` states, normalised as `tokenize` writes them, in reading order:
+    number tokens (`97%`, `3.4x`, `8.5-10.5%`, `1024`, `8b`) and numbers joined to a word by a
+    hyphen (`LLaDA-8B` states `8b`, `top-2` states `2`). Digits inside a word or a dotted name
+    (`GSM8K`, `Qwen2.5`) are not figures."""
+    found: list[str] = []
+    for token in _TOKEN.findall(normalise(text)):
+        if not any(ch.isdigit() for ch in token):
+            continue
+        if token[0].isdigit() and _NUMBER.fullmatch(token):
+            found.append(token)
+            continue
+        found.extend(
+            piece
+            for piece in token.split("-")[1:]
+            if piece[:1].isdigit() and _NUMBER.fullmatch(piece)
+        )
+    return found
+
+
 def tokenize(text: str) -> list[str]:
     """The terms of `text` in reading order (repeats kept: BM25 counts them)."""
     terms: list[str] = []
@@ -127,8 +163,7 @@ def tokenize(text: str) -> list[str]:
             if len(token) > 1 and token not in STOPWORDS:
                 terms.append(stem(token))
             continue
-        number = _number_terms(token) if token[0].isdigit() else None
-        terms.extend(number if number is not None else _word_terms(token))
+        terms.extend(_terms_of(token))
     return terms
 
 

@@ -6,9 +6,18 @@ import itertools
 
 import pytest
 
-from agent.text import TermStats, content_stems, numbers_in, sentence_spans, split_sentences, stem
+from agent.text import (
+    TermStats,
+    content_stems,
+    content_words,
+    numbers_in,
+    sentence_spans,
+    split_sentences,
+)
+from agent.writers.extractive.matching import parse_question, rank_sentences
 from store.models import Paper
 from store.sources import load_source, sample_corpus_path
+from store.tokens import stem, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +109,46 @@ def test_a_changed_number_is_detected() -> None:
     source = numbers_in("Prophet reduces the number of decoding steps by up to 3.4x.")
     assert not numbers_in("Prophet reduces decoding steps by up to 4.3x.") <= source
     assert numbers_in("Prophet cuts steps by up to 3.4x.") <= source
+
+
+def test_a_figure_with_a_unit_is_not_the_bare_number() -> None:
+    assert numbers_in("accuracy rises by 97%") == {"97%"}
+    assert not numbers_in("accuracy rises by 97 points") <= numbers_in("accuracy rises by 97%")
+
+
+def test_the_writer_credits_the_terms_search_indexes(sample_papers: list[Paper]) -> None:
+    # One tokenizer: every term the writer matches on is a term BM25 indexes for that text.
+    for paper in sample_papers:
+        text = f"{paper.title}. {paper.abstract}"
+        assert set(content_stems(text, drop_generic=False)) <= set(tokenize(text))
+    assert content_stems("dKV-Cache cuts 12.5% of the latency") == [
+        "dkv-cach",
+        "dkv",
+        "cach",
+        "cut",
+        "12.5%",
+        "12.5",
+        stem("latency"),
+    ]
+    assert content_words("LASP-2 beats Qwen2.5 by 3.4×") == ["lasp-2", "beats", "qwen2.5", "3.4x"]
+
+
+@pytest.mark.parametrize(
+    ("title", "figure"),
+    [
+        ("LASP-2: Rethinking Sequence Parallelism", "15.2%"),
+        ("Test-Time Scaling in Diffusion LLMs", "24.72%"),
+        ("Cache-to-Cache: Direct Semantic Communication", "10.5%"),
+        ("Scaling Laws for Speculative Decoding", "1.1"),
+    ],
+)
+def test_a_question_quoting_a_figure_gets_the_sentence_that_states_it(
+    sample_papers: list[Paper], title: str, figure: str
+) -> None:
+    paper = next(p for p in sample_papers if p.title.startswith(title))
+    ranked, _ = rank_sentences(parse_question(f"Which result reaches {figure}?", None), paper)
+
+    assert figure in numbers_in(ranked[0].text)
 
 
 def test_stem_conflates_inflections_a_question_and_an_abstract_use() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.tokens import stem, tokenize
+from store.tokens import numbers, stem, token_terms, tokenize
 
 
 def test_words_are_stemmed_and_stop_words_dropped() -> None:
@@ -60,3 +60,19 @@ def test_terms_hold_no_white_space_so_an_index_can_space_join_them() -> None:
     text = "Über-fast 3 × 3 convolutions: 12.5 % of the cost, state-of-the-art (GPT-4o)."
 
     assert all(term and not any(ch.isspace() for ch in term) for term in tokenize(text))
+
+
+def test_token_terms_are_tokenize_with_the_written_form_beside_each_term() -> None:
+    text = "dKV-Cache cuts 12.5 percent of the latency on LLaDA-8B."
+    pairs = token_terms(text)
+
+    assert [term for _, terms in pairs for term in terms] == tokenize(text)
+    assert ("the", []) in pairs and ("12.5%", ["12.5%", "12.5"]) in pairs
+
+
+def test_numbers_are_the_figures_a_text_states_not_digits_inside_names() -> None:
+    assert numbers("LLaDA-8B on GSM8K with Qwen2.5 gains 12.5 percent, 2-10x") == [
+        "8b",
+        "12.5%",
+        "2-10x",
+    ]

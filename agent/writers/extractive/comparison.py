@@ -53,7 +53,9 @@ def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, 
     candidates = surveys or list(papers)
     if len(candidates) == 1:
         return candidates[0].id, "It is the only paper in the set."
-    centrality = dict(zip([p.id for p in papers], stats.centrality(), strict=True))
+    # Rounded: two papers' centralities are the same cosine summed in another order, and
+    # float noise must not pick the paper (a tie goes to upvotes, then to the set's order).
+    centrality = {p.id: round(c, 9) for p, c in zip(papers, stats.centrality(), strict=True)}
     top_votes = max((p.upvotes or 0) for p in candidates)
 
     def merit(p: Paper) -> tuple[float, int]:

@@ -18,13 +18,14 @@ from typing import Literal
 from agent.facets import Facets, Headline, ends_mid_clause, facets_of
 from agent.results import ComparisonRow
 from agent.state import DraftSentence
-from agent.text import split_sentences, stem
+from agent.text import split_sentences
 from agent.themes import WeekPhrases, phrase_surface, week_terms
 from agent.writers.extractive.matching import parse_question
 from agent.writers.extractive.roles import classify_sentence
 from agent.writers.extractive.shorten import shorten
 from agent.writers.extractive.takeaway import key_result, main_point
 from store.models import Paper
+from store.tokens import stem
 
 _COUNT = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 

@@ -15,24 +15,23 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from agent.state import SentenceRole
-from agent.text import (
-    GENERIC_WORDS,
-    STOPWORDS,
-    data_lines,
-    numbers_in,
-    split_sentences,
-    stem,
-    words,
-)
+from agent.text import content_tokens, data_lines, numbers_in, split_sentences
 from agent.writers.extractive.roles import classify_sentence
 from agent.writers.extractive.weights import DATA_DIR, Weighting
 from store.models import Paper
+from store.tokens import stem, tokenize
+
+
+def _term(word: str) -> str:
+    """The term the shared tokenizer makes of one listed word (`chain-of-thought` whole)."""
+    terms = tokenize(word)
+    return terms[0] if terms else stem(word)
 
 
 def _related_by_stem() -> dict[str, set[str]]:
     related: dict[str, set[str]] = {}
     for line in data_lines("related_words.txt", DATA_DIR):
-        group = {stem(w) for w in line.split()}
+        group = {_term(w) for w in line.split()}
         for term in group:
             related.setdefault(term, set()).update(group)
     return related
@@ -42,9 +41,9 @@ def _associated_by_stem(related: dict[str, set[str]]) -> dict[str, set[str]]:
     associated: dict[str, set[str]] = {}
     for line in data_lines("associated_words.txt", DATA_DIR):
         word, _, hints = line.partition(":")
-        term = stem(word.strip())
+        term = _term(word.strip())
         for served in related.get(term, {term}):
-            associated.setdefault(served, set()).update(stem(w) for w in hints.split())
+            associated.setdefault(served, set()).update(_term(w) for w in hints.split())
     return associated
 
 
@@ -106,32 +105,27 @@ def parse_question(question: str, weights: Weighting | None) -> Question:
     terms: dict[str, float] = {}
     pairs: dict[tuple[str, str], float] = {}
     previous: str | None = None
-    for token in words(question):
-        if token in STOPWORDS or token in GENERIC_WORDS or token.isdigit() or len(token) < 2:
-            previous = None
+    for _, token_terms in content_tokens(question, gaps=True):
+        if not token_terms:
+            previous = None  # a stop word or generic word ends a phrase
             continue
-        term = stem(token)
-        if term in _GENERIC_STEMS:
-            previous = None
-            continue
-        terms[term] = weight(term)
+        for term in token_terms:
+            terms[term] = weight(term)
+        # A hyphenated name pairs with its neighbours by its whole term ("dkv-cach").
+        term = token_terms[0]
         if previous is not None:
             pairs[(previous, term)] = (weight(previous) + weight(term)) / 2
         previous = term
     return Question(terms, pairs)
 
 
-_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
-
-
 def _stem_sequence(text: str, acronyms: Mapping[str, list[str]]) -> list[str]:
-    """Content stems of `text` in order, a defined acronym replaced by its long form."""
+    """Content terms of `text` in order (the shared tokenizer's; generic words kept), a
+    defined acronym replaced by its long form."""
     sequence: list[str] = []
-    for token in words(text):
-        if token in STOPWORDS or token.isdigit():
-            continue
-        term = stem(token)
-        sequence.extend(acronyms.get(term, [term]))
+    for _, token_terms in content_tokens(text, drop_generic=False):
+        for term in token_terms:
+            sequence.extend(acronyms.get(term, [term]))
     if _RATIO.search(text):
         sequence.append(_SPEEDUP)  # "3.4x", "22.58times": a measured speed-up or ratio
     return sequence

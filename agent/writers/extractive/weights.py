@@ -11,14 +11,16 @@ abstracts); `WordWeights.from_texts` builds one from any other set of abstracts,
 
 from __future__ import annotations
 
+import math
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from agent.text import TermStats, data_lines
+from agent.text import content_stems, data_lines
 
 DATA_DIR = Path(__file__).with_name("data")
 BUNDLED = DATA_DIR / "word_weights.tsv"
@@ -26,14 +28,15 @@ _UNSEEN = "(unseen)"
 
 
 class Weighting(Protocol):
-    """Anything that weighs a stem: `WordWeights`, or `agent.text.TermStats` of a paper set."""
+    """Anything that weighs a term: `WordWeights`, or `agent.text.TermStats` of a paper set."""
 
     def weight(self, term: str) -> float: ...
 
 
 @dataclass(frozen=True)
 class WordWeights:
-    """Single-word term weights (stems, as `agent.text.stem` makes them)."""
+    """Single-term weights, keyed by the shared tokenizer's terms (`store.tokens`: Snowball
+    stems, hyphenated names and figures whole)."""
 
     idf: Mapping[str, float]
     unseen: float
@@ -43,16 +46,20 @@ class WordWeights:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> WordWeights:
-        """The idf of every single word over `texts` (one text per paper: title. abstract)."""
-        stats = TermStats(list(texts))
-        idf = {t: w for t, w in stats.idf.items() if " " not in t and "-" not in t}
-        return cls(idf=idf, unseen=max(stats.idf.values(), default=1.0))
+        """The idf of every term a question can weigh (`agent.text.content_stems`: words,
+        hyphenated names and their parts, figures) over `texts`, one text per paper
+        (title. abstract); the same smoothed idf as `TermStats`."""
+        documents = [set(content_stems(text, drop_generic=False)) for text in texts]
+        df = Counter(term for terms in documents for term in terms)
+        n = len(documents)
+        idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
+        return cls(idf=idf, unseen=math.log((1 + n) / 2) + 1.0 if n else 1.0)
 
     def to_tsv(self) -> str:
         lines = [f"{term}\t{weight!r}" for term, weight in sorted(self.idf.items())]
         header = (
             "# Word weights (idf over the bundled sample page); written by\n"
-            "# `python -m agent.writers.extractive.weights`. One `stem<TAB>weight` a line.\n"
+            "# `python -m agent.writers.extractive.weights`. One `term<TAB>weight` a line.\n"
         )
         return header + f"{_UNSEEN}\t{self.unseen!r}\n" + "\n".join(lines) + "\n"
 
@@ -66,7 +73,7 @@ class WordWeights:
             except ValueError:
                 sep = ""
             if not sep:
-                raise ValueError(f"{path}: data line {number}: expected `stem<TAB>weight`")
+                raise ValueError(f"{path}: data line {number}: expected `term<TAB>weight`")
         unseen = idf.pop(_UNSEEN, max(idf.values(), default=1.0))
         return cls(idf=idf, unseen=unseen)
 
