@@ -1,22 +1,30 @@
 """Agent benchmarks: offline latency per request type, LLM calls and tokens per request, and
 the wall time of parallel against sequential evidence extraction.
 
-    python bench/bench_agent.py [--repeats 5] [--delay 0.2] [--data-dir DIR]
+    python bench/bench_agent.py [--repeats 5] [--delay 0.2] [--data-dir DIR] [--offline-only]
 
-Offline figures run on the bundled sample (ingested once into DIR, default a temp dir). LLM
-figures run the real openai client against the local OpenAI-wire test server with valid
-scripted replies and the response cache off; `--delay` is the server's fixed latency per
-request, standing in for a real model, which is what parallel extraction saves.
+Offline figures run on the bundled sample (ingested once into DIR, default a temp dir) with
+the embedded defaults (`Settings()`: the bundled MiniLM embedder, the extractive writer, no
+LLM): ask, compare, a follow-up in a thread and recommend, each over several requests of its
+kind, every request `--repeats` times after one warm-up run of all of them; p50 and p95 over all
+timed runs per kind, and the first (cold) request of the process. The load average is printed
+beside them: the machine is shared. LLM figures run the real openai client against the local
+OpenAI-wire test server with valid scripted replies and the response cache off; `--delay` is
+the server's fixed latency per request, standing in for a real model, which is what parallel
+extraction saves.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +41,81 @@ ASK = "How do recent methods speed up diffusion language models?"
 COMPARE = "diffusion language model acceleration"
 RECOMMEND = "diffusion language models"
 
+# Offline latency requests: a mix of broad and narrow, answerable and not, written for this
+# bench (not the eval suite's questions). Latency only; what they return is not scored here.
+ASKS = (
+    ASK,
+    "Which papers overlap communication with computation when training across many GPUs?",
+    "What does Medusa add to a language model to decode faster?",
+    "How much does LASP-2 speed up sequence parallelism for linear attention?",
+    "Can language model agents exchange information without writing text?",
+    "How should I season a cast iron pan?",
+)
+COMPARES = (
+    COMPARE,
+    "test-time scaling",
+    "agent communication protocols",
+    "decentralized training with little bandwidth",
+)
+# (first question, follow-up) pairs: the follow-up is timed, the first question is not.
+FOLLOW_UPS = (
+    (ASK, "Which of them needs no extra training?"),
+    ("How is the KV cache used by diffusion language models?", "How much faster do they get?"),
+    ("What surveys of AI agent protocols are there?", "Which one covers MCP?"),
+)
+RECOMMENDS = (RECOMMEND, "graph neural networks", "distributed training")
 
-def median_ms(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    result = run()  # warm-up: model load, first queries
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), result
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (`share` in 0..1) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _timed(run: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000
+
+
+def _follow_up(pb: PaperBrief, first: str, question: str) -> Callable[[], float]:
+    """A run that opens a new thread with `first` (untimed) and times `question` in it."""
+
+    def run() -> float:
+        thread = pb.ask(first).thread_id
+        return _timed(lambda: pb.ask(question, thread_id=thread))
+
+    return run
 
 
 def offline(pb: PaperBrief, repeats: int) -> None:
-    print(f"offline latency on the sample ({pb.store.count()} papers), median of {repeats}:")
-    for name, run in (
-        ("ask", lambda: pb.ask(ASK)),
-        ("compare", lambda: pb.compare(COMPARE)),
-        ("recommend", lambda: pb.recommend([RECOMMEND], k=5)),
-    ):
-        ms, result = median_ms(run, repeats)
-        cited = len(getattr(result, "citations", result))
-        print(f"  {name:<10} {ms:8.1f} ms   ({cited} papers in the result)")
+    runs: dict[str, list[Callable[[], float]]] = {
+        "ask": [partial(_timed, partial(pb.ask, q)) for q in ASKS],
+        "compare": [partial(_timed, partial(pb.compare, q)) for q in COMPARES],
+        "follow-up": [_follow_up(pb, first, q) for first, q in FOLLOW_UPS],
+        "recommend": [partial(_timed, partial(pb.recommend, [q], k=5)) for q in RECOMMENDS],
+    }
+    cold = runs["ask"][0]()  # the first request of the process: embedder load, first queries
+    for kind in runs.values():
+        for run in kind:
+            run()  # warm-up
+    print(
+        f"offline latency on the sample ({pb.store.count()} papers, embedder "
+        f"{pb.embedder.name}), {repeats} runs of each request after a warm-up; "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
+    print(f"  first ask of the process (cold): {cold:8.1f} ms")
+    for name, kind in runs.items():
+        per_request = [[run() for _ in range(repeats)] for run in kind]
+        times = [t for request in per_request for t in request]
+        p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
+        # The slowest request's median tells a slow request from a noisy machine.
+        slowest = max(statistics.median(request) for request in per_request)
+        print(
+            f"  {name:<10} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   max {max(times):7.1f} ms"
+            f"   slowest request's median {slowest:7.1f} ms   ({len(kind)} requests x {repeats})"
+        )
+    print(f"  load average {os.getloadavg()[0]:.1f} at the end")
 
 
 def llm_brief(pb: PaperBrief, server: OpenAIServer, data_dir: Path, concurrency: int) -> PaperBrief:
@@ -131,6 +193,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--delay", type=float, default=0.2, help="server seconds per request")
     parser.add_argument("--data-dir", type=Path, help="reuse a store with the sample ingested")
+    parser.add_argument("--offline-only", action="store_true", help="skip the LLM-mode figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-agent-") as scratch:
         tmp = Path(scratch)
@@ -139,6 +202,8 @@ def main() -> int:
         if pb.store.count() == 0:
             pb.ingest_sample()
         offline(pb, args.repeats)
+        if args.offline_only:
+            return 0
         llm_calls(pb, tmp)
         parallel_vs_sequential(pb, tmp, args.delay, max(1, args.repeats // 2))
     return 0
