@@ -331,12 +331,18 @@ class AgentNodes:
         removed: list[RemovedSentence] = state.get("removed") or []
         question = state.get("question") or ""
         route = state.get("route")
+        # What relevance grading kept (the recommend route's picks are its judgement).
+        if route == "recommend":
+            judged = [r.paper.id for r in state.get("recommendations") or []]
+        else:
+            judged = [p.id for p in state.get("relevant") or []]
+        relevant = {"relevant": judged}
         if state.get("request") == "compare":
             comparison = state.get("comparison") or ComparisonDraft()
             result: Any = compose.comparison_result(
                 question or None, comparison, retrieved, mode, usage, removed
             )
-            return {"result": result}
+            return {"result": result.model_copy(update=relevant)}
         asked_comparison = state.get("comparison")
         if route == "compare" and asked_comparison is not None:
             compared = compose.comparison_result(
@@ -350,6 +356,7 @@ class AgentNodes:
         else:
             draft = state.get("draft") or Draft(abstained=True)
             answer = compose.answer_result(question, draft, retrieved, mode, usage, removed)
+        answer = answer.model_copy(update=relevant)
         for sentence in compose.answer_sentences(answer):
             _emit({"event": "sentence", "text": sentence})
         return {"result": answer, "messages": [answer_message(answer, _prose(state, answer))]}

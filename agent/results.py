@@ -63,6 +63,11 @@ class WrittenResult(BaseModel):
     citations: list[str] = Field(default_factory=list, description="Paper ids cited in the text")
     sources: list[Source] = Field(default_factory=list)
     retrieved: list[Paper] = Field(default_factory=list, description="Papers the agent retrieved")
+    relevant: list[str] = Field(
+        default_factory=list,
+        description="Ids of the retrieved papers judged to bear on the request (relevance "
+        "grading), best first: the writer cites from these; empty when none did",
+    )
     mode: Mode
     usage: Usage = Field(default_factory=Usage)
     removed: list[RemovedSentence] = Field(default_factory=list)

@@ -52,6 +52,19 @@ def test_an_abstention_names_the_closest_papers_without_citing_them(
     answer = sample_pb.ask("What is the best way to sear a steak in a cast iron pan?")
     assert answer.abstained
     assert answer.citations == [] and answer.sources == []
+    assert answer.relevant == []
     assert len(answer.closest) == 3
     for paper in sample_pb.store.get(answer.closest):
         assert escape_markdown(paper.title) in answer.markdown
+
+
+def test_an_answer_reports_the_papers_judged_relevant_and_cites_from_them(
+    sample_pb: PaperBrief,
+) -> None:
+    paper = sample_pb.papers()[0]
+    answer = sample_pb.ask(sample_pb.tldr(paper))
+    assert answer.relevant[0] == paper.id
+    assert set(answer.citations) <= set(answer.relevant)
+    assert set(answer.relevant) <= {p.id for p in answer.retrieved}
+    comparison = sample_pb.compare(sample_pb.tldr(paper))
+    assert set(comparison.citations) <= set(comparison.relevant)

@@ -111,8 +111,15 @@ def test_a_suite_with_a_corpus_of_several_files_runs_in_a_fresh_store(
     assert opening.losses["key_point_terms_missing"] == ["Mentions zebras. (missing: zebra)"]
     # Gold papers cited nowhere: a false abstention, and the stage the gold paper was lost at.
     assert wrong.metrics["false_abstention"] == 1.0
-    # Today's results do not report which papers were judged relevant: the stage says so.
-    assert set(wrong.losses) & {"gold_not_retrieved", "retrieved_not_cited"}
+    # Results report which papers relevance grading kept, so the stage is search, grading or
+    # the writer, never the undivided "retrieved, not cited".
+    assert wrong.relevant is not None
+    assert set(wrong.losses) & {
+        "gold_not_retrieved",
+        "retrieved_not_judged_relevant",
+        "relevant_not_cited",
+    }
+    assert "retrieved_not_cited" not in wrong.losses
     assert bread.metrics["correct_abstention"] == 1.0 and "false_abstention" not in bread.metrics
     assert compare.metrics["false_abstention"] == 0.0
     ask = result.aggregate.tasks["ask"]
