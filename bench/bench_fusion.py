@@ -10,10 +10,16 @@ Query sets (each query has exactly one gold paper, or the sample's gold papers):
 
 Every query's candidates (50 per retriever, as in search) are computed once; the fusions are
 then applied to the same candidates. Queries are split in halves (alternating): the grid of
-`scores` fusion constants (COVERAGE_HALF x dense weight) is searched on the tuning half, and
-the rule is to keep the variant whose worst margin over the better of plain BM25 and RRF
-(across every set and each of R@1, R@5 and MRR@10) is highest. All sets are then reported on
-the held-out half, for dense only, BM25 only, RRF, plain min-max and the default in use.
+`scores` fusion constants (COVERAGE_HALF x dense weight x DENSE_SPAN x RANK_SHARE) is searched
+on the tuning half only. The rule: for every set, each of R@1, R@5 and MRR@10, and each of
+plain BM25 and RRF, the paired z of the variant against that baseline (sum of the per-query
+differences over the root of their sum of squares, i.e. wins minus losses over the root of the
+queries that differ); keep the variants whose worst z is highest, and of those the one whose
+total margin in queries over the better baseline (summed over sets and metrics) is largest.
+A z instead of a raw difference, so that one query of the 40-query sample half does not weigh
+as much as eight of a SciTLDR set, and no set is allowed to lean against either baseline. All
+sets are then reported on the held-out half for dense only, BM25 only, RRF, plain min-max and
+the default in use, with the queries the default wins and loses against BM25 and RRF.
 
     python bench/bench_fusion.py [--data-dir DIR] [--scitldr-dir ../shared/data]
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pickle
 import re
 import statistics
@@ -42,6 +49,9 @@ DEFAULT_SCITLDR = ROOT.parent / "shared" / "data"
 POOL = 50
 
 Metrics = tuple[float, float, float]  # R@1, R@5 (share of gold in the top 5), MRR@10
+Constants = tuple[float, float, float]  # COVERAGE_HALF, DENSE_SPAN, RANK_SHARE
+# Grid points whose worst z is within this of the best count as tied on it.
+Z_TIE = 0.01
 
 
 def scitldr_records(directory: Path, split: str) -> list[dict[str, Any]]:
@@ -125,7 +135,7 @@ def main() -> None:
 
     from store.config import SearchSettings
     from store.lexical import Filters
-    from store.search import COVERAGE_HALF, Candidates, fuse
+    from store.search import COVERAGE_HALF, DENSE_SPAN, RANK_SHARE, Candidates, fuse
 
     directory = Path(args.scitldr_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,8 +175,9 @@ def main() -> None:
         default = SearchSettings()
         Ranker = Callable[[Candidates], list[str]]
 
-        def fused(settings: SearchSettings, half: float | None = None) -> Ranker:
-            return lambda c: [pid for pid, _ in fuse(c, settings, half)]
+        def fused(settings: SearchSettings, constants: Constants | None = None) -> Ranker:
+            half, span, share = constants or (None, None, None)
+            return lambda c: [pid for pid, _ in fuse(c, settings, half, span, share)]
 
         rankers: dict[str, Ranker] = {
             "dense": lambda c: [pid for pid, _ in c.dense],
@@ -175,44 +186,73 @@ def main() -> None:
             "rrf": fused(default.model_copy(update={"fusion": "rrf", "dense_weight": 0.5})),
             "minmax": fused(default.model_copy(update={"fusion": "minmax", "dense_weight": 0.5})),
         }
-        grid = {
-            (half, weight): fused(
-                default.model_copy(update={"fusion": "scores", "dense_weight": weight}), half
+        grid: dict[tuple[float, float, float, float], Ranker] = {
+            (half, weight, span, share): fused(
+                default.model_copy(update={"fusion": "scores", "dense_weight": weight}),
+                (half, span, share),
             )
-            for half in (0.2, 0.3, 0.4, 0.5, 0.6)
-            for weight in (0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+            for half in (0.3, 0.4, 0.5)
+            for weight in (0.15, 0.2, 0.25, 0.3)
+            for span in (0.1, 0.15, 0.2, 0.3, 0.4)
+            for share in (0.0, 0.1, 0.2, 0.3)
         }
 
-        def score(ranker: Ranker, name: str, part: int | None) -> Metrics:
-            rows = [
-                metrics(ranker(c), gold)
-                for i, (c, gold) in enumerate(found[name])
-                if part is None or i % 2 == part
-            ]
-            return mean(rows)
+        names = list(found)
+        cache: dict[tuple[str, str], list[Metrics]] = {}
+
+        def rows(key: str, ranker: Ranker, name: str, part: int | None) -> list[Metrics]:
+            if (key, name) not in cache:
+                cache[key, name] = [metrics(ranker(c), gold) for c, gold in found[name]]
+            every = cache[key, name]
+            return every if part is None else every[part::2]
+
+        def score(key: str, ranker: Ranker, name: str, part: int | None) -> Metrics:
+            return mean(rows(key, ranker, name, part))
 
         tuning, held = 0, 1
-        names = list(found)
-        base = {
-            name: max(
-                score(rankers["bm25"], name, tuning)[2], score(rankers["rrf"], name, tuning)[2]
-            )
-            for name in names
-        }
-        margins = {
-            key: min(score(ranker, name, tuning)[2] - base[name] for name in names)
-            for key, ranker in grid.items()
-        }
-        in_use = (COVERAGE_HALF, default.dense_weight)
-        best = max(margins, key=lambda key: (margins[key], key == in_use))
-        print(
-            "tuning half: worst margin over max(BM25, RRF) across sets and metrics "
-            "(R@1, R@5, MRR@10), scores fusion:"
+        baselines = ("bm25", "rrf")
+
+        def judged(key: str, ranker: Ranker, part: int) -> tuple[float, float]:
+            """(worst paired z, total margin in queries) against BM25 and RRF, over every set
+            and metric of `part`."""
+            worst, total = math.inf, 0.0
+            for name in names:
+                mine = rows(key, ranker, name, part)
+                for i in range(3):
+                    best_base = max(
+                        sum(r[i] for r in rows(b, rankers[b], name, part)) for b in baselines
+                    )
+                    total += sum(r[i] for r in mine) - best_base
+                    for b in baselines:
+                        diffs = [
+                            m[i] - o[i]
+                            for m, o in zip(mine, rows(b, rankers[b], name, part), strict=True)
+                        ]
+                        worst = min(worst, paired_z(diffs))
+            return worst, total
+
+        judged_grid = {key: judged(f"grid {key}", ranker, tuning) for key, ranker in grid.items()}
+        in_use = (COVERAGE_HALF, default.dense_weight, DENSE_SPAN, RANK_SHARE)
+        top_z = max(z for z, _ in judged_grid.values())
+        best = max(
+            (key for key, (z, _) in judged_grid.items() if z >= top_z - Z_TIE),
+            key=lambda key: (judged_grid[key][1], key == in_use),
         )
-        for (half, weight), margin in sorted(margins.items()):
-            mark = "  <- best" if (half, weight) == best else ""
-            print(f"  COVERAGE_HALF {half:.2f} dense_weight {weight:.2f}  {margin:+.4f}{mark}")
-        print(f"in use: COVERAGE_HALF {in_use[0]} dense_weight {in_use[1]}")
+        print(
+            "tuning half: worst paired z against BM25 and RRF over every set and metric "
+            "(R@1, R@5, MRR@10), then total margin in queries over the better of the two:"
+        )
+        ranked = sorted(judged_grid.items(), key=lambda item: (-item[1][0], -item[1][1]))
+        for (half, weight, span, share), (z, total) in ranked[:15]:
+            mark = "  <- best" if (half, weight, span, share) == best else ""
+            print(
+                f"  COVERAGE_HALF {half:.2f} dense_weight {weight:.2f} DENSE_SPAN {span:.2f} "
+                f"RANK_SHARE {share:.2f}  z {z:+.2f}  margin {total:+.1f}{mark}"
+            )
+        print(
+            f"in use: COVERAGE_HALF {in_use[0]} dense_weight {in_use[1]} DENSE_SPAN {in_use[2]} "
+            f"RANK_SHARE {in_use[3]}"
+        )
 
         rankers["default"] = fused(default)
         if best != in_use:
@@ -221,15 +261,15 @@ def main() -> None:
             print(f"{label}: R@1 / R@5 / MRR@10")
             for name in names:
                 cells = "  ".join(
-                    f"{key} {'{:.3f}/{:.3f}/{:.3f}'.format(*score(r, name, part))}"
+                    f"{key} {'{:.3f}/{:.3f}/{:.3f}'.format(*score(key, r, name, part))}"
                     for key, r in rankers.items()
                 )
-                n = len(found[name]) if part is None else len(found[name][part::2])
+                n = len(rows("bm25", rankers["bm25"], name, part))
                 print(f"  {name:<22} n={n:>4}  {cells}")
             for name in names:
-                d = score(rankers["default"], name, part)
+                d = score("default", rankers["default"], name, part)
                 for other in ("bm25", "rrf", "dense"):
-                    o = score(rankers[other], name, part)
+                    o = score(other, rankers[other], name, part)
                     print(
                         f"  {name:<22} default / {other} (baseline): "
                         + "  ".join(
@@ -237,6 +277,26 @@ def main() -> None:
                             for m, a, b in zip(("R@1", "R@5", "MRR"), d, o, strict=True)
                         )
                     )
+            print(f"{label}: queries the default wins / loses against BM25 and RRF")
+            for name in names:
+                mine = rows("default", rankers["default"], name, part)
+                cells = []
+                for other in baselines:
+                    theirs = rows(other, rankers[other], name, part)
+                    for i, metric in enumerate(("R@1", "R@5", "MRR")):
+                        won = sum(m[i] > o[i] for m, o in zip(mine, theirs, strict=True))
+                        lost = sum(m[i] < o[i] for m, o in zip(mine, theirs, strict=True))
+                        cells.append(f"{metric} {won}/{lost}")
+                    cells[-1] += f" vs {other} |"
+                print(f"  {name:<22} " + "  ".join(cells))
+
+
+def paired_z(diffs: list[float]) -> float:
+    """Sum of paired differences over the root of their sum of squares: a sign-test z for
+    0/1 metrics (wins minus losses over the root of the queries that differ); 0 when no query
+    differs."""
+    spread = math.sqrt(sum(d * d for d in diffs))
+    return sum(diffs) / spread if spread else 0.0
 
 
 if __name__ == "__main__":

@@ -66,16 +66,17 @@ class SearchSettings(BaseModel):
     fusion: Literal["scores", "minmax", "rrf"] = Field(
         default="scores",
         description="How dense and BM25 results merge: scores: weighted sum of each "
-        "retriever's min-max scaled scores, BM25's scaled down when its best match holds "
-        "little of the query's idf mass (chosen on SciTLDR known-item search, "
-        "bench/bench_fusion.py); minmax: the same without that scaling; rrf: reciprocal rank "
-        "fusion",
+        "retriever's part (dense by cosine gap to the best, BM25 min-max scaled and scaled "
+        "down when its best match holds little of the query's idf mass) plus a small share "
+        "of reciprocal rank fusion (chosen on SciTLDR known-item search, "
+        "bench/bench_fusion.py); minmax: both parts min-max scaled, no BM25 scaling; rrf: "
+        "reciprocal rank fusion",
     )
     dense_weight: float = Field(
-        default=0.2,
+        default=0.25,
         ge=0.0,
         le=1.0,
-        description="Weight of the dense retriever in fusion (0.2 chosen with the scores "
+        description="Weight of the dense retriever in fusion (0.25 chosen with the scores "
         "fusion in bench/bench_fusion.py)",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant")

@@ -1,18 +1,25 @@
 """Hybrid search over the store: dense (Chroma) plus BM25, fused, filtered, optionally diverse.
 
 Both retrievers see the same filters (date range, minimum upvotes, has code) and each takes
-`settings.candidates` candidates (`Searcher.candidates`); `fuse` merges them. The fused score is
-a weighted sum of one part per retriever, each retriever's scores min-max scaled over its
-candidates (so the best is 1 and the gaps survive). By default (`fusion="scores"`) BM25's part
-is then multiplied by a confidence that does not depend on the other candidates: the share of
-the query's idf mass that BM25's best match contains (`Candidates.coverage`), through a steep
-curve around `COVERAGE_HALF`. A paper holding the query's rare terms (a name, a quoted number)
-gets BM25 its full say; when the best match shares only common words (a paraphrase), the dense
-ranking decides. Plain min-max fusion (`fusion="minmax"`) and reciprocal rank fusion
-(`fusion="rrf"`, sum of 1 / (rrf_k + rank)) are kept for comparison; the constants were chosen
-on SciTLDR known-item search and the sample's queries (bench/bench_fusion.py, BENCHMARKS.md). An
-optional MMR step trades relevance for variety among the fused candidates. `mode="dense"` and
-`mode="lexical"` run one retriever alone, for measurement.
+`settings.candidates` candidates (`Searcher.candidates`); `fuse` merges them. By default
+(`fusion="scores"`) the fused score is mostly a weighted sum of one part per retriever: dense's
+part falls with a paper's cosine gap to the best dense candidate (`DENSE_SPAN`; a ranking whose
+candidates are all about as near barely separates them), BM25's part is its min-max scaled
+score times a confidence that does not depend on the other candidates: the share of the
+query's idf mass that BM25's best match contains (`Candidates.coverage`), through a steep curve
+around `COVERAGE_HALF`. A paper holding the query's rare terms (a name, a quoted number) gets
+BM25 its full say; when the best match shares only common words (a paraphrase), the dense
+ranking decides. A small share (`RANK_SHARE`) of the score is reciprocal rank fusion, which
+lifts a paper both retrievers rank well over one that only BM25 ranks first. Plain min-max
+fusion (`fusion="minmax"`) and reciprocal rank fusion (`fusion="rrf"`, sum of 1 / (rrf_k +
+rank)) are kept for comparison; the constants were chosen on the tuning half of SciTLDR-A
+known-item search and the sample's queries (bench/bench_fusion.py, BENCHMARKS.md). Papers a
+retriever scores alike, and papers with equal fused scores, are ordered by id, so two stores of
+the same papers rank alike whatever order they were written in (Chroma and tantivy return ties
+in storage order). Dense search is approximate (HNSW): two stores can still differ where one
+graph misses a far candidate the other finds. An optional MMR step trades relevance for variety
+among the fused candidates. `mode="dense"` and `mode="lexical"` run one retriever alone, for
+measurement.
 
 Nothing is held in memory between searches: BM25 and the filters run in the on-disk lexical
 index (`store.lexical`), dense search in Chroma. A filtered dense query asks Chroma for the
@@ -42,13 +49,17 @@ from store.models import Hit, Paper
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
 
-# Coverage (share of the query's idf mass in BM25's best match) at which the confidence in BM25
-# is one half; with `SearchSettings.dense_weight` 0.2, chosen on the tuning half of
-# bench/bench_fusion.py (SciTLDR-A dev known-item search with and without title words, and the
-# sample's queries) as the grid point whose worst margin over the better of plain BM25 and RRF,
-# across every set and metric, was highest. Held-out half: R@1 and MRR@10 at or above both on
-# every set; R@5 0.97x of RRF on the second TLDRs (BENCHMARKS.md).
+# The `scores` fusion's constants, with `SearchSettings.dense_weight` 0.25 (bench/bench_fusion.py,
+# BENCHMARKS.md). Chosen on the tuning half of SciTLDR-A dev known-item search (author and second
+# TLDRs, with and without the title's words) and the sample's queries, against plain BM25 and
+# RRF on every set and each of R@1, R@5 and MRR@10: the grid point whose worst paired z was
+# highest, then the largest total margin. COVERAGE_HALF: the coverage (share of the query's idf
+# mass in BM25's best match) at which the confidence in BM25 is one half. DENSE_SPAN: the
+# cosine gap to the best dense candidate at which a paper's dense part reaches 0. RANK_SHARE:
+# the share of the fused score that is reciprocal rank fusion (rrf_k, equal weights).
 COVERAGE_HALF = 0.4
+DENSE_SPAN = 0.3
+RANK_SHARE = 0.1
 # Up to this many papers passing the filters, dense search asks Chroma for the nearest among
 # their ids; above it, for the nearest overall from a pool wide enough that about OVERFETCH
 # times the candidates pass, and keeps those that pass. Chroma's own `where` took 2.3 s per
@@ -155,7 +166,10 @@ class Searcher:
             lexical = self.store.lexical.top(query, pool, filters)
             if lexical:
                 coverage = self.store.lexical.coverage(query, lexical[0][0])
-        return Candidates(dense, lexical, coverage)
+        # Ties by id, not by the order the stores happened to write the papers in.
+        return Candidates(
+            sorted(dense, key=_best_first), sorted(lexical, key=_best_first), coverage
+        )
 
     def lexical_shares(self, query: str, ids: Sequence[str]) -> dict[str, float]:
         """Each paper's BM25 score for `query` as a share of the most any paper could score
@@ -214,10 +228,15 @@ class Searcher:
 
 
 def fuse(
-    found: Candidates, settings: SearchSettings, coverage_half: float | None = None
+    found: Candidates,
+    settings: SearchSettings,
+    coverage_half: float | None = None,
+    dense_span: float | None = None,
+    rank_share: float | None = None,
 ) -> list[tuple[str, float]]:
     """Merge the two rankings by `settings.fusion`; a paper missing from one list scores 0
-    there. `coverage_half` overrides `COVERAGE_HALF` (for the benches that choose it)."""
+    there. The keyword arguments override `COVERAGE_HALF`, `DENSE_SPAN` and `RANK_SHARE` (for
+    the bench that chooses them)."""
     dense, lexical = found.dense, found.lexical
     if settings.fusion == "rrf":
         dense_parts, lexical_parts = (
@@ -228,22 +247,58 @@ def fuse(
         dense_parts, lexical_parts = _minmax_parts(dense), _minmax_parts(lexical)
     else:
         half = COVERAGE_HALF if coverage_half is None else coverage_half
+        span = DENSE_SPAN if dense_span is None else dense_span
         confidence = found.coverage**4 / (found.coverage**4 + half**4) if found.coverage else 0.0
-        dense_parts = _minmax_parts(dense)
+        dense_parts = _span_parts(dense, span)
         lexical_parts = [confidence * part for part in _minmax_parts(lexical)]
-    weights = (settings.dense_weight, 1.0 - settings.dense_weight)
+    fused = _weighted_sum((dense, lexical), (dense_parts, lexical_parts), settings.dense_weight)
+    if settings.fusion == "scores":
+        share = RANK_SHARE if rank_share is None else rank_share
+        # Reciprocal rank fusion (equal weights), scaled so a paper first in both lists gets 1.
+        ranks = _weighted_sum(
+            (dense, lexical),
+            (_rank_parts(dense, settings.rrf_k), _rank_parts(lexical, settings.rrf_k)),
+            0.5,
+        )
+        scale = settings.rrf_k + 1
+        fused = {pid: (1.0 - share) * fused[pid] + share * scale * ranks[pid] for pid in fused}
+    return sorted(fused.items(), key=_best_first)
+
+
+def _best_first(item: tuple[str, float]) -> tuple[float, str]:
+    """Sort key: highest score first, ties by paper id."""
+    return -item[1], item[0]
+
+
+def _weighted_sum(
+    rankings: tuple[Sequence[tuple[str, float]], Sequence[tuple[str, float]]],
+    parts: tuple[Sequence[float], Sequence[float]],
+    dense_weight: float,
+) -> dict[str, float]:
+    """dense_weight * the dense part + (1 - dense_weight) * the BM25 part, per paper."""
     fused: dict[str, float] = {}
-    for weight, ranking, parts in zip(
-        weights, (dense, lexical), (dense_parts, lexical_parts), strict=True
+    for weight, ranking, scores in zip(
+        (dense_weight, 1.0 - dense_weight), rankings, parts, strict=True
     ):
-        for (pid, _), part in zip(ranking, parts, strict=True):
+        for (pid, _), part in zip(ranking, scores, strict=True):
             fused[pid] = fused.get(pid, 0.0) + weight * part
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return fused
 
 
 def _rank_parts(ranking: Sequence[tuple[str, float]], rrf_k: int) -> list[float]:
     """Reciprocal rank fusion: 1 / (rrf_k + rank)."""
     return [1.0 / (rrf_k + rank) for rank in range(1, len(ranking) + 1)]
+
+
+def _span_parts(ranking: Sequence[tuple[str, float]], span: float) -> list[float]:
+    """Cosines as 1 - (best - cosine) / span, floored at 0: the best is 1, and a paper's part
+    falls with its absolute gap to the best, so a dense ranking whose candidates are all about
+    as near as each other barely separates them (min-max scaling would stretch any spread to
+    the full range)."""
+    if not ranking:
+        return []
+    best = max(score for _, score in ranking)
+    return [max(0.0, 1.0 - (best - score) / span) for _, score in ranking]
 
 
 def _minmax_parts(ranking: Sequence[tuple[str, float]]) -> list[float]:

@@ -329,3 +329,35 @@ def test_a_question_quoting_a_number_finds_the_one_abstract_that_states_it(
         for mode in ("hybrid", "lexical"):
             hits = sample_pb.search(query, k=8, mode=mode)  # type: ignore[arg-type]
             assert hits[0].paper.id == stating[0].id, (query, mode)
+
+
+def test_two_stores_of_the_same_papers_rank_alike_whatever_the_ingest_order(
+    make_pb: MakePB, tmp_path: Path
+) -> None:
+    # Eight abstracts that BM25 scores exactly alike for the query (same words, same lengths,
+    # a different closing word each), ingested in opposite orders into two fresh stores.
+    names = ["amber", "basil", "cedar", "delta", "ember", "fjord", "grove", "heron"]
+    records = [
+        {
+            "title": f"Project {name}",
+            "abstract": f"We prune sparse attention kernels for long inputs. Codename {name}.",
+        }
+        for name in names
+    ]
+    rankings = []
+    for order in (records, records[::-1]):
+        source = tmp_path / f"papers-{len(rankings)}.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r in order), encoding="utf-8")
+        pb = make_pb()
+        assert pb.ingest(source).ok
+        rankings.append(
+            {
+                mode: [
+                    (hit.paper.title, hit.score, hit.dense_rank, hit.lexical_rank)
+                    for hit in pb.search("sparse attention kernels", k=8, mode=mode)
+                ]
+                for mode in SEARCH_MODES
+            }
+        )
+
+    assert rankings[0] == rankings[1]
