@@ -458,9 +458,15 @@ def run_chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"paperbrief chat ({CHAT_HELP})", file=sys.stderr)
+    warm = False
     while True:
         if interactive:
             print("> ", end="", file=sys.stderr, flush=True)
+        if not warm:
+            # The model loads while the first question is typed (the terminal keeps what is
+            # typed meanwhile), so the first answer comes as fast as the next.
+            brief.warm_up()
+            warm = True
         line = sys.stdin.readline()
         if not line:
             break
@@ -661,6 +667,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     host, port, token = _bind(args)
     brief = open_brief(args)
+    brief.warm_up()  # the first chat answer does not wait for the model to load
     print(f"paperbrief: serving http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
     serve_asgi(create_app(brief, host=host), host, port, token)
     return 0

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from store import tokens
@@ -213,10 +214,16 @@ def numbers_in(text: str) -> set[str]:
     written: "2.0x" and "2x" are different tokens. A figure with a unit does not also count
     as the bare number ("97%" states 97%, not 97), so a changed unit is a changed figure.
     """
+    return set(_figures(text))
+
+
+@lru_cache(maxsize=4096)
+def _figures(text: str) -> frozenset[str]:
+    # Cached: the verifier asks for the same abstracts' figures for every sentence it checks.
     found: set[str] = set()
     for number in tokens.numbers(text):
         found.update(tokens.number_terms(number, bare=False) or (number,))
-    return found
+    return frozenset(found)
 
 
 @dataclass

@@ -57,6 +57,7 @@ _RANGE_DASH = re.compile(r"(\d)\s?[–—]\s?(?=\d)")
 # A token: letters/digits, joined by inner hyphens or dots, optionally ending in `%`.
 _TOKEN = re.compile(r"[^\W_]+(?:[.\-][^\W_]+)*%?")
 _PART = re.compile(r"[^\W_]+")
+_DIGIT = re.compile(r"\d")
 # A number token: a number or a range of two, with an optional unit (%, x, or a size suffix).
 _NUMBER = re.compile(
     r"(?P<a>\d+(?:\.\d+)?)(?:-(?P<b>\d+(?:\.\d+)?))?(?P<unit>%|x|[kmbt])?",
@@ -140,9 +141,11 @@ def numbers(text: str) -> list[str]:
     number tokens (`97%`, `3.4x`, `8.5-10.5%`, `1024`, `8b`) and numbers joined to a word by a
     hyphen (`LLaDA-8B` states `8b`, `top-2` states `2`). Digits inside a word or a dotted name
     (`GSM8K`, `Qwen2.5`) are not figures."""
+    if not _DIGIT.search(text):
+        return []
     found: list[str] = []
     for token in _TOKEN.findall(normalise(text)):
-        if not any(ch.isdigit() for ch in token):
+        if token.isalpha() or not _DIGIT.search(token):
             continue
         if token[0].isdigit() and _NUMBER.fullmatch(token):
             found.append(token)

@@ -115,6 +115,27 @@ def test_chat_reads_piped_lines_with_follow_ups_and_commands(
     assert "sourdough" not in out and "do not cover" not in out
 
 
+def test_chat_on_an_empty_store_starts_and_says_the_papers_do_not_cover_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Chat loads the model before reading the first question: with no papers that must not
+    # fail either.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{SPEED_UP}\n"))
+    code = main(["--data-dir", str(tmp_path / "empty"), "chat"])
+    out, _ = capsys.readouterr()
+
+    assert code == 0
+    assert "do not cover" in out
+
+
+def test_warm_up_leaves_answers_as_they_were(sample_pb: PaperBrief) -> None:
+    before = sample_pb.ask(SPEED_UP)
+    sample_pb.warm_up()
+    sample_pb.warm_up()
+
+    assert sample_pb.ask(SPEED_UP).markdown == before.markdown
+
+
 def test_chat_in_llm_mode_streams_the_models_tokens(
     run: Run, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer
 ) -> None:
