@@ -14,24 +14,36 @@ the data directory, `lexical/<collection>` (with a server: `lexical/<collection>
 next batch; a batch that reached Chroma but not the index (the process was killed in between)
 is found by ingest, which compares both (`indexed_hashes`), and rewritten.
 
-Readers see writers (`refresh`, called before each search, costs a `stat` when nothing changed):
+Readers see writers (`refresh`, called before each search, costs one small read when nothing
+changed):
 - Embedded store: the lexical index is shared by every process using the data directory, so it
-  is always current. Chroma's embedded store cannot be shared live: a process keeps its own
-  copy of the vector index and does not see another process's writes (its dense results go
-  stale and reading a new paper's vector fails with "Error finding id"). When the lexical index
-  shows another process's commit, the Chroma client is reopened, and a Chroma internal error is
-  recovered the same way, once, before it is reported.
+  is always current, and so are the papers themselves (Chroma keeps them in SQLite). Chroma's
+  vector index is not shared live: each process holds its own copy in memory, loaded when its
+  client first searches, and does not see another process's writes (its dense results go stale
+  and asking it for a new paper's vector fails with "Error finding id"; Chroma documents its
+  embedded client as not process-safe). So a process searches the papers its client may lack
+  exactly instead: those whose lexical document was indexed since just before the client
+  loaded, except the batches this process wrote through that client (`LexicalIndex.recent`,
+  vectors read from the lexical index, which holds each paper's vector). Chroma's results leave
+  those ids out (an updated abstract's old vector loses to its new one) and the two lists are
+  merged by cosine. Meanwhile a fresh client is opened and its vector index loaded on a
+  background thread (Chroma's Rust core releases the GIL while loading), and swapped in at the
+  next search once it is ready; no search waits for it. A Chroma internal error on a read is
+  still recovered by one synchronous reopen, before it is reported.
 - Chroma server: every client has its own lexical index, kept consistent with the server. Each
   write also changes a token in the collection's metadata (`paperbrief_version`); when a client
   sees a new token it reads the records written since its newest `written` stamp, less
   `SYNC_MARGIN_US` (writes of other clients that started earlier but committed later, and clock
   differences between machines up to that margin), and indexes those whose content hash
-  differs. A client whose index holds fewer papers than the collection reads it all once.
+  differs. A client whose index holds fewer papers than the collection reads it all once. The
+  server holds the one vector index, so nothing is reopened.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -49,7 +61,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from store.config import StoreSettings
 from store.errors import StoreError, StoreMismatchError
-from store.lexical import LexicalIndex
+from store.lexical import LexicalIndex, Recent, now_us
 from store.models import Link, Paper, date_key
 
 _REQUIRED = frozenset(Paper.model_fields)
@@ -65,6 +77,19 @@ SYNC_MARGIN_US = 30_000_000
 # Chroma refuses batches above its max batch size and SQLite binds every id as a variable,
 # so reads and writes go in chunks of this many ids.
 _CHUNK = 1000
+# How far before a client's vector index was loaded papers count as possibly missing from it
+# (microseconds): the stamps of two processes come from one wall clock, which may be adjusted.
+CLOCK_MARGIN_US = 250_000
+# A process whose Chroma client lacks other processes' papers reopens it in the background once
+# the lexical index has had no new commit for this long (seconds), or at once when this many
+# papers are searched exactly: a long ingest by another process is not chased by a reopen
+# after every batch.
+REOPEN_QUIET_S = 1.0
+REOPEN_AT_PAPERS = 1000
+
+log = logging.getLogger(__name__)
+# Chroma keeps one client state per path and process in a class-level registry.
+_REGISTRY_LOCK = threading.Lock()
 
 
 def where_filter(
@@ -113,11 +138,6 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def now_us() -> int:
-    """The `written` stamp of a record written now."""
-    return time.time_ns() // 1000
-
-
 @dataclass
 class _Connection:
     """How to (re)open the collection: the client factory and the collection's identity."""
@@ -153,12 +173,39 @@ class _Connection:
 
     def reopen(self) -> Any:
         """A fresh embedded client: Chroma shares one client state per path and process, which
-        holds the stale vector index, so that state is dropped from its registry first."""
+        holds the stale vector index, so that state is dropped from its registry first (the
+        old client keeps working for whoever still holds it)."""
         assert self.path is not None
-        registry = SharedSystemClient._identifier_to_system
-        registry.pop(str(self.path), None)
-        SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
-        return self.collection(self.client())
+        with _REGISTRY_LOCK:
+            SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+            return self.collection(self.client())
+
+    def loaded(self) -> tuple[Any, int]:
+        """A fresh embedded client with its vector index loaded (by one small query), and the
+        stamp taken before it started loading."""
+        since = now_us() - CLOCK_MARGIN_US
+        collection = self.reopen()
+        if collection.count():
+            probe = np.ones((1, self.dim), dtype=np.float32)
+            collection.query(query_embeddings=probe, n_results=1, include=[])
+        return collection, since
+
+
+class _Reopen(threading.Thread):
+    """Opens and loads a fresh embedded client while the current one keeps serving."""
+
+    def __init__(self, connection: _Connection) -> None:
+        super().__init__(name="paperbrief-chroma-reopen")
+        self._connection = connection
+        self.result: tuple[Any, int] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._connection.loaded()
+        except Exception as exc:  # reported by the thread that swaps
+            self.error = exc
 
 
 def _lexical_path(settings: StoreSettings, data_dir: Path) -> Path:
@@ -181,6 +228,7 @@ class PaperStore:
         location: str,
         lexical: LexicalIndex,
         connection: _Connection | None = None,
+        loaded_since: int = 0,
     ) -> None:
         self._collection = collection
         self.embedder_name = embedder_name
@@ -191,6 +239,14 @@ class PaperStore:
         self._server = connection is not None and connection.path is None
         self._token: str | None = None  # the server's change token as of the last catch-up
         self._checked = False  # whether the lexical index was compared with Chroma's count
+        # Embedded store: what the current client may lack (see the module docstring).
+        self._lock = threading.RLock()
+        self._since = loaded_since  # papers indexed from then on may be missing from the client
+        self._own: set[int] = set()  # `indexed` stamps of batches written through the client
+        self._recent = Recent.empty(dim)  # the papers searched exactly instead
+        self._generation = -1  # the lexical index's generation `_recent` was read at
+        self._last_change = time.monotonic()
+        self._reopening: _Reopen | None = None
 
     @classmethod
     def open(
@@ -203,6 +259,7 @@ class PaperStore:
         """
         path = None if settings.chroma_url else Path(data_dir) / "chroma"
         connection = _Connection(settings, path, embedder_name, dim)
+        since = now_us() - CLOCK_MARGIN_US  # the client loads its vector index after this
         try:
             if path is not None:
                 path.mkdir(parents=True, exist_ok=True)
@@ -229,6 +286,7 @@ class PaperStore:
             location,
             LexicalIndex(_lexical_path(settings, data_dir)),
             connection,
+            since,
         )
         store.refresh()
         return store
@@ -239,16 +297,68 @@ class PaperStore:
         """Catch up with writes by other processes and clients; True when there were some."""
         if self._server:
             return self._catch_up_with_server()
-        changed = self.lexical.refresh()
-        if changed and self._connection is not None:
-            self._collection = self._connection.reopen()
-        if (changed or not self._checked) and self.lexical.count() < self.count():
-            # Papers stored before the lexical index existed, or a batch whose index write
-            # was interrupted: index what is missing once.
-            self._index_from_chroma(None)
-            changed = True
-        self._checked = True
-        return changed
+        with self._lock:
+            changed = self.lexical.refresh()
+            if changed:
+                self._last_change = time.monotonic()
+            if (changed or not self._checked) and self.lexical.count() < self.count():
+                # Papers stored before the lexical index existed, or a batch whose index write
+                # was interrupted: index what is missing once.
+                self._index_from_chroma(None)
+                changed = True
+            self._checked = True
+            if self._connection is None:
+                return changed
+            swapped = self._swap_if_ready()
+            if swapped or self._generation != self.lexical.generation:
+                self._generation = self.lexical.generation
+                self._recent = self.lexical.recent(self._since, self.dim, self._own)
+            quiet = time.monotonic() - self._last_change >= REOPEN_QUIET_S
+            if self._reopening is None and (
+                (self._recent and (quiet or len(self._recent) >= REOPEN_AT_PAPERS))
+                or len(self._own) > REOPEN_AT_PAPERS
+            ):
+                self._reopening = _Reopen(self._connection)
+                self._reopening.start()
+            return changed or swapped
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for a background reopen of the embedded client (starting one if the client
+        lacks papers) and swap it in. Searches never need this; benches and tests use it."""
+        if self._server or self._connection is None:
+            return
+        self.refresh()
+        with self._lock:
+            if self._reopening is None and self._recent:
+                self._reopening = _Reopen(self._connection)
+                self._reopening.start()
+            job = self._reopening
+        if job is not None:
+            job.join(timeout)
+            self.refresh()
+
+    @property
+    def searched_exactly(self) -> int:
+        """How many papers are searched exactly because the embedded client may lack them."""
+        return len(self._recent)
+
+    def _swap_if_ready(self) -> bool:
+        """Put the background reopen's client in place when it is ready; True if it was."""
+        job = self._reopening
+        if job is None or job.is_alive():
+            return False
+        self._reopening = None
+        if job.result is None:
+            log.warning(
+                "reopening the Chroma store at %s failed (%s); papers it lacks are searched "
+                "exactly meanwhile",
+                self.location,
+                job.error,
+            )
+            return False
+        self._collection, self._since = job.result
+        self._own = set()
+        return True
 
     def _server_token(self) -> str:
         assert self._connection is not None
@@ -272,15 +382,17 @@ class PaperStore:
         """Index the stored papers (all, or those written since a stamp) whose content hash
         the lexical index does not hold."""
         where = None if written_since is None else {"written": {"$gte": written_since}}
-        for page, stamps in self._pages(where):
+        for page, stamps, vectors in self._pages(where, vectors=True):
             indexed = self.lexical.hashes([paper.id for paper in page])
             stale = [
-                (paper, stamp)
-                for paper, stamp in zip(page, stamps, strict=True)
-                if indexed.get(paper.id) != paper.content_hash
+                n for n, paper in enumerate(page) if indexed.get(paper.id) != paper.content_hash
             ]
             if stale:
-                self.lexical.upsert([p for p, _ in stale], [w for _, w in stale])
+                stamp = self.lexical.upsert(
+                    [page[n] for n in stale], [stamps[n] for n in stale], vectors[stale]
+                )
+                # Read through this client, so its vector index holds them.
+                self._own.add(stamp)
 
     def _bump_token(self) -> None:
         """Tell the server's other clients that the collection changed."""
@@ -290,13 +402,20 @@ class PaperStore:
 
     def _read(self, method: str, **arguments: Any) -> Any:
         """Call one of the collection's read methods. An embedded store that another process
-        changed under this one fails with an internal error: reopen it and try once more."""
+        changed under this one can still fail with an internal error: reopen it and try once
+        more."""
+        collection = self._collection
         try:
-            return getattr(self._collection, method)(**arguments)
+            return getattr(collection, method)(**arguments)
         except chromadb.errors.InternalError:
             if self._server or self._connection is None:
                 raise
-            self._collection = self._connection.reopen()
+            with self._lock:
+                if self._collection is collection:
+                    since = now_us() - CLOCK_MARGIN_US
+                    self._collection = self._connection.reopen()
+                    self._since, self._own = since, set()
+                    self._recent = self.lexical.recent(since, self.dim)
             return getattr(self._collection, method)(**arguments)
 
     # ------------------------------------------------------------------ writes
@@ -325,7 +444,9 @@ class PaperStore:
                 # writes about 3x slower, and the paper JSON in the metadata holds the text.
                 metadatas=[_metadata(paper, written) for paper in batch],
             )
-            self.lexical.upsert(batch, written)
+            stamp = self.lexical.upsert(batch, written, vectors[start : start + _CHUNK])
+            with self._lock:
+                self._own.add(stamp)
         if self._server:
             self._bump_token()
 
@@ -365,28 +486,38 @@ class PaperStore:
 
     def all_papers(self, where: dict[str, Any] | None = None) -> list[Paper]:
         """Every stored paper passing `where` (read in pages so memory stays flat)."""
-        return [paper for page, _ in self._pages(where) for paper in page]
+        return [paper for page, _, _ in self._pages(where) for paper in page]
 
-    def _pages(self, where: dict[str, Any] | None) -> Iterator[tuple[list[Paper], list[int]]]:
-        """Stored papers in pages, with each one's `written` stamp (0 when it has none)."""
+    def _pages(
+        self, where: dict[str, Any] | None, vectors: bool = False
+    ) -> Iterator[tuple[list[Paper], list[int], np.ndarray]]:
+        """Stored papers in pages, with each one's `written` stamp (0 when it has none) and,
+        when asked, their vectors (else an empty array)."""
+        include = ["metadatas", "embeddings"] if vectors else ["metadatas"]
         offset = 0
         while True:
-            page = self._read(
-                "get", where=where, include=["metadatas"], limit=_CHUNK, offset=offset
-            )
+            page = self._read("get", where=where, include=include, limit=_CHUNK, offset=offset)
             if not page["ids"]:
                 return
             papers = [
                 _paper_from(pid, meta)
                 for pid, meta in zip(page["ids"], page["metadatas"], strict=True)
             ]
-            yield papers, [int(meta.get("written", 0)) for meta in page["metadatas"]]
+            rows = (
+                np.asarray(page["embeddings"], dtype=np.float32)
+                if vectors
+                else np.zeros((0, self.dim), dtype=np.float32)
+            )
+            yield papers, [int(meta.get("written", 0)) for meta in page["metadatas"]], rows
             offset += len(page["ids"])
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these ids, one row each in the order asked."""
-        result = self._get(ids, ["embeddings"])
-        by_id = dict(zip(result["ids"], result["embeddings"], strict=True))
+        recent = self._recent
+        from_chroma = [pid for pid in ids if pid not in recent.row]
+        result = self._get(from_chroma, ["embeddings"]) if from_chroma else {"ids": []}
+        by_id = dict(zip(result["ids"], result.get("embeddings", []), strict=True))
+        by_id.update((pid, recent.vectors[recent.row[pid]]) for pid in ids if pid in recent.row)
         missing = [pid for pid in ids if pid not in by_id]
         if missing:
             raise KeyError(f"no stored paper with id {missing[0]!r} ({len(missing)} missing)")
@@ -402,12 +533,48 @@ class PaperStore:
         ids: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
         """The k nearest papers to `vector` that pass `where` (and are among `ids` when given),
-        as (id, cosine similarity)."""
+        as (id, cosine similarity). Papers the embedded client may lack (or hold an older
+        vector of) are searched exactly and left out of Chroma's answer."""
         if k <= 0 or (ids is not None and not ids):
             return []
+        probe = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        recent = self._recent
+        if not recent:
+            return self._nearest(probe, k, where, ids)
+        if ids is not None:
+            rows = [recent.row[pid] for pid in dict.fromkeys(ids) if pid in recent.row]
+            older = [pid for pid in ids if pid not in recent.row]
+            found = self._nearest(probe, k, where, older) if older else []
+        else:
+            rows = list(range(len(recent)))
+            n = k + min(len(recent), 50)
+            while True:
+                nearest = self._nearest(probe, n, where, None)
+                found = [hit for hit in nearest if hit[0] not in recent.row]
+                if len(found) >= k or len(nearest) < n:
+                    break
+                n *= 2
+        if where is not None and rows:
+            passing = set(
+                self._read("get", ids=[recent.ids[r] for r in rows], where=where, include=[])["ids"]
+            )
+            rows = [r for r in rows if recent.ids[r] in passing]
+        merged = dict(found)
+        exact = _cosines(recent.vectors[rows], probe[0])
+        merged.update(zip([recent.ids[r] for r in rows], exact, strict=True))
+        return sorted(merged.items(), key=lambda hit: (-hit[1], hit[0]))[:k]
+
+    def _nearest(
+        self,
+        probe: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None,
+        ids: Sequence[str] | None,
+    ) -> list[tuple[str, float]]:
+        """Chroma's k nearest, as (id, cosine similarity)."""
         result = self._read(
             "query",
-            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            query_embeddings=probe,
             n_results=k,
             where=where,
             ids=list(ids) if ids is not None else None,
@@ -417,6 +584,13 @@ class PaperStore:
         distances = result["distances"][0] if result["distances"] else []
         # Chroma's cosine space reports distance = 1 - cosine similarity.
         return [(pid, 1.0 - float(dist)) for pid, dist in zip(found, distances, strict=True)]
+
+
+def _cosines(rows: np.ndarray, vector: np.ndarray) -> list[float]:
+    """Cosine similarity of each row with `vector` (0 for a zero vector)."""
+    norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(vector))
+    dots = rows @ vector
+    return [float(d / n) if n > 0 else 0.0 for d, n in zip(dots, norms, strict=True)]
 
 
 def _paper_from(pid: str, meta: Any) -> Paper:

@@ -8,12 +8,19 @@ stores them pre-tokenized, space-joined, and splits them on white space only, so
 index holds is exactly what the shared tokenizer produced.
 
 One document per paper: its id, content hash, terms, the filter columns (`published` as
-yyyymmdd, `upvotes`, `has_code`) and `written` (when the paper's record was last written, for
-catching up with a shared Chroma server, see `store.chroma`). `upsert` is one commit per batch:
+yyyymmdd, `upvotes`, `has_code`), `written` (when the paper's record was last written, for
+catching up with a shared Chroma server, see `store.chroma`), its vector (float32 bytes) and
+`indexed` (when this document was written, always after the paper's Chroma write). The last two
+let a process whose embedded Chroma client predates another process's writes search those
+papers exactly (`recent`) until it has reopened Chroma. `upsert` is one commit per batch:
 durable when it returns, all or nothing if the process dies, and keyed by id so a repeat writes
 the same state. Several processes may share one index: writers take tantivy's writer lock in
-turn (waiting up to `WRITER_WAIT` seconds), readers reload when the index's meta file changes,
-which costs one `stat` per search.
+turn (waiting up to `WRITER_WAIT` seconds), readers reload when the index's meta file changes
+(its bytes are compared: every commit raises tantivy's opstamp in it, so two commits within
+one tick of the file system's clock still differ), which costs one small read per search.
+
+An index written by an earlier version of this schema is removed when opened (it only mirrors
+the papers in Chroma) and `PaperStore` rebuilds it from Chroma.
 
 Why tantivy and not SQLite FTS5 (same data, bench/bench_store.py --lexical): top-50 BM25 over
 10k synthetic abstracts took 0.2 ms in tantivy against 76 ms in FTS5, whose `bm25()` ranks
@@ -22,13 +29,17 @@ every matching row (FTS5 has no top-k pruning), and the index is a tenth of the 
 
 from __future__ import annotations
 
+import logging
 import math
+import shutil
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from store.errors import StoreError
@@ -41,6 +52,13 @@ B = 0.75
 # Seconds a writer waits for another process's writer to finish before giving up.
 WRITER_WAIT = 60.0
 _WRITER_HEAP = 50_000_000
+
+log = logging.getLogger(__name__)
+
+
+def now_us() -> int:
+    """A stamp: microseconds since the epoch."""
+    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,25 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("upvotes", indexed=True, fast=True)  # -1 unknown
     builder.add_integer_field("has_code", indexed=True, fast=True)  # 0 / 1
     builder.add_integer_field("written", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("indexed", stored=True, indexed=True, fast=True)
+    builder.add_bytes_field("vector", stored=True)  # float32, native byte order
     return builder.build()
+
+
+@dataclass(frozen=True)
+class Recent:
+    """Papers indexed since a stamp, with their vectors (one row each)."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    row: dict[str, int]
+
+    @classmethod
+    def empty(cls, dim: int) -> Recent:
+        return cls([], np.zeros((0, dim), dtype=np.float32), {})
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class LexicalIndex:
@@ -75,23 +111,43 @@ class LexicalIndex:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
-        try:
-            self._index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
-        except ValueError as exc:
-            raise StoreError(f"cannot open the lexical index at {self.path}: {exc}") from exc
+        self._index = self._open()
         self._meta = self.path / "meta.json"
         self._seen = self.version()
         self._searcher = self._index.searcher()
+        self.generation = 0  # raised at every reload
+
+    def _open(self) -> tantivy.Index:
+        try:
+            return tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise StoreError(f"cannot open the lexical index at {self.path}: {exc}") from exc
+        # An older format: set it aside (another process may be doing the same) and start
+        # empty; the store re-indexes its papers from Chroma.
+        aside = self.path.with_name(f"{self.path.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            self.path.rename(aside)
+        except FileNotFoundError:
+            pass
+        else:
+            log.warning("lexical index at %s had an older format; rebuilding it", self.path)
+            shutil.rmtree(aside, ignore_errors=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            return tantivy.Index(self._schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            raise StoreError(f"cannot open the lexical index at {self.path}: {exc}") from exc
 
     # ------------------------------------------------------------------ change detection
 
-    def version(self) -> tuple[int, int]:
-        """Changes whenever any process commits to the index (the meta file's mtime and size)."""
+    def version(self) -> bytes:
+        """Changes whenever any process commits to the index: the meta file's bytes (a commit
+        raises its opstamp; a merge changes its segment list)."""
         try:
-            stat = self._meta.stat()
+            return self._meta.read_bytes()
         except FileNotFoundError:
-            return (0, 0)
-        return (stat.st_mtime_ns, stat.st_size)
+            return b""
 
     def refresh(self) -> bool:
         """Reload if another process (or this one) committed since the last look; True if so."""
@@ -101,21 +157,30 @@ class LexicalIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._seen = current
+        self.generation += 1
         return True
 
     # ------------------------------------------------------------------ writes
 
-    def upsert(self, papers: Sequence[Paper], written: int | Sequence[int]) -> None:
+    def upsert(
+        self, papers: Sequence[Paper], written: int | Sequence[int], vectors: np.ndarray
+    ) -> int:
         """Insert or replace papers by id in one commit (durable when this returns); `written`
-        is the stamp of every paper's record, or one stamp per paper."""
+        is the stamp of every paper's record, or one stamp per paper; `vectors` one row per
+        paper. Returns the batch's `indexed` stamp (0 when there was nothing to write)."""
         if not papers:
-            return
+            return 0
+        if len(vectors) != len(papers):
+            raise ValueError(f"{len(papers)} papers but {len(vectors)} vectors")
         stamps = [written] * len(papers) if isinstance(written, int) else list(written)
+        rows = np.ascontiguousarray(vectors, dtype=np.float32)
         writer = self._writer()
+        # Taken with the writer lock held, after the caller's Chroma write returned.
+        indexed = now_us()
         try:
-            for paper, stamp in zip(papers, stamps, strict=True):
+            for paper, stamp, row in zip(papers, stamps, rows, strict=True):
                 writer.delete_documents_by_term("id", paper.id)
-                writer.add_document(self._document(paper, stamp))
+                writer.add_document(self._document(paper, stamp, indexed, row))
             writer.commit()
         except BaseException:
             writer.rollback()
@@ -123,8 +188,11 @@ class LexicalIndex:
         finally:
             writer.wait_merging_threads()  # also releases the writer lock
         self.refresh()
+        return indexed
 
-    def _document(self, paper: Paper, written: int) -> tantivy.Document:
+    def _document(
+        self, paper: Paper, written: int, indexed: int, vector: np.ndarray
+    ) -> tantivy.Document:
         return tantivy.Document(
             id=paper.id,
             content_hash=paper.content_hash,
@@ -133,6 +201,8 @@ class LexicalIndex:
             upvotes=paper.upvotes if paper.upvotes is not None else -1,
             has_code=int(paper.has_code),
             written=written,
+            indexed=indexed,
+            vector=vector.tobytes(),
         )
 
     def _writer(self) -> tantivy.IndexWriter:
@@ -167,6 +237,36 @@ class LexicalIndex:
                 doc = self._searcher.doc(address)
                 found[doc["id"][0]] = doc["content_hash"][0]
         return found
+
+    def recent(self, since: int, dim: int, exclude: Iterable[int] = ()) -> Recent:
+        """The papers whose documents were indexed at or after `since`, except those indexed
+        at one of the `exclude` stamps, with their vectors."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = [
+            (
+                tantivy.Occur.Must,
+                tantivy.Query.range_query(
+                    self._schema, "indexed", tantivy.FieldType.Integer, lower_bound=since
+                ),
+            )
+        ]
+        clauses += [
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "indexed", stamp))
+            for stamp in sorted(set(exclude))
+        ]
+        query = tantivy.Query.boolean_query(clauses)
+        total = self.count()
+        if total == 0:
+            return Recent.empty(dim)
+        result = self._searcher.search(query, total, count=False)
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        for _, address in result.hits:
+            doc = self._searcher.doc(address)
+            ids.append(str(doc["id"][0]))
+            rows.append(np.frombuffer(doc["vector"][0], dtype=np.float32))
+        if not ids:
+            return Recent.empty(dim)
+        return Recent(ids, np.stack(rows), {pid: n for n, pid in enumerate(ids)})
 
     def latest_written(self) -> int:
         """The newest `written` stamp indexed (0 when empty)."""

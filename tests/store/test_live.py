@@ -129,3 +129,43 @@ def test_two_clients_of_a_chroma_server_see_each_others_papers_and_updates(
     assert writer.search("Paper number 7 on topic 0", k=1, mode="lexical")[0].paper.id == (
         "2511.00007"
     )
+
+
+def dense_scores(reader: PaperBrief, query: str) -> dict[str, float]:
+    return {hit.paper.id: hit.score for hit in reader.search(query, k=5, mode="dense")}
+
+
+@pytest.mark.slow
+def test_a_reader_whose_vector_index_predates_a_write_searches_the_new_vectors(
+    make_pb: MakePB, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "shared"
+    reader = make_pb(data_dir=data_dir)
+    reader.ingest(write_jsonl(tmp_path / "first.jsonl", [record(n) for n in range(30)]))
+    old = reader.paper("2511.00000")
+    # The reader's Chroma client has loaded its vector index: the old vector of paper 0.
+    assert dense_scores(reader, old.embed_text)["2511.00000"] > 0.999
+    later = write_jsonl(tmp_path / "later.jsonl", later_records())
+    subprocess.run(
+        [sys.executable, "-c", _WRITER, str(data_dir), str(later), "", "papers"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    new = reader.paper("2511.00000")
+    assert new.abstract == UPDATED
+
+    # Whether the reader's client was reopened in the background yet or not, and after it was:
+    # the new papers are found by their vectors and the updated abstract's vector replaced the
+    # old one (the old text no longer matches paper 0 exactly; the new text does).
+    for _ in range(2):
+        assert dense_scores(reader, "Zebrafish fins regrow")
+        assert reader.search("Zebrafish fins regrow", k=1, mode="dense")[0].paper.id == (
+            "2511.00140"
+        )
+        assert dense_scores(reader, old.embed_text).get("2511.00000", 0.0) < 0.999
+        assert dense_scores(reader, new.embed_text)["2511.00000"] > 0.999
+        assert reader.search("topic 2", k=50, since="2025-11-01", mode="dense")
+        reader.store.settle(timeout=120)
+    assert reader.store.searched_exactly == 0

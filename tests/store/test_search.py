@@ -7,6 +7,7 @@ import math
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agent.api import PaperBrief, PaperNotFoundError
@@ -197,7 +198,7 @@ def bm25_index(tmp_path: Path, texts: list[tuple[str, str]]) -> LexicalIndex:
         Paper(id=f"p{n}", title=title, abstract=abstract, source="test")
         for n, (title, abstract) in enumerate(texts)
     ]
-    index.upsert(papers, written=1)
+    index.upsert(papers, written=1, vectors=np.zeros((len(papers), 4), dtype=np.float32))
     return index
 
 
