@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import pytest
 
@@ -19,7 +20,7 @@ from agent.writers.extractive import (
     tldr,
 )
 from agent.writers.extractive.answer import write_answer as write_answer_with
-from agent.writers.extractive.comparison import write_comparison
+from agent.writers.extractive.comparison import code_url, write_comparison
 from agent.writers.extractive.evidence import EvidenceGrader
 from agent.writers.extractive.weights import bundled_word_weights
 from store.models import Paper
@@ -277,6 +278,39 @@ def test_comparison_without_a_survey_reads_the_most_central_paper_first(
     draft = write_comparison(None, papers, [])
     assert draft.read_first in {p.id for p in diffusion_papers[:3]}
     assert draft.read_first_reason
+
+
+def test_a_two_paper_comparison_reads_first_by_a_fact_that_sets_one_apart(
+    diffusion_papers: list[Paper],
+) -> None:
+    prophet, dkv, _localleap, _survey = diffusion_papers
+    # Two papers share exactly as much with each other: "shares the most terms" says nothing.
+    tied = [dkv.model_copy(update={"upvotes": 7}), prophet.model_copy(update={"upvotes": 7})]
+    draft = write_comparison(None, tied, [])
+    assert draft.read_first_reason and "shares the most terms" not in draft.read_first_reason
+    assert code_url(prophet) and not code_url(dkv)
+    assert draft.read_first == prophet.id  # the only one with released code
+    assert "code" in draft.read_first_reason
+
+    more_votes = [tied[0].model_copy(update={"upvotes": 30}), tied[1]]
+    draft = write_comparison(None, more_votes, [])
+    assert draft.read_first == dkv.id
+    assert draft.read_first_reason == "It has the most upvotes in the set (30)."
+
+    no_code = [
+        p.model_copy(update={"links": [], "abstract": p.abstract.split("http")[0]}) for p in tied
+    ]
+    assert not any(code_url(p) for p in no_code)
+    earlier = min(no_code, key=lambda p: p.published or date.max)
+    assert len({p.published for p in no_code}) == 2
+    draft = write_comparison(None, no_code, [])
+    assert draft.read_first == earlier.id
+    assert draft.read_first_reason == "It appeared first, and the others came out after it."
+
+    same_day = [p.model_copy(update={"published": date(2025, 11, 6)}) for p in no_code]
+    draft = write_comparison(None, same_day, [])
+    assert draft.read_first_reason
+    assert "any order works" in draft.read_first_reason
 
 
 def test_needs_training_from_cues(sample_papers: list[Paper]) -> None:

@@ -40,7 +40,9 @@ def is_survey(paper: Paper) -> bool:
 
 def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, str | None]:
     """Which paper to read first, and why, from facts about the papers: a survey when the set
-    has one, else the paper whose abstract shares most with the others, upvotes breaking ties."""
+    has one, else the paper whose abstract shares most with the others or that has the most
+    upvotes; when neither sets one apart (two papers, a tie), the only one with code, else the
+    earliest. A reason that holds for every paper is never given as one."""
     if not papers:
         return None, None
     surveys = [p for p in papers if is_survey(p)]
@@ -63,16 +65,32 @@ def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, 
         return (centrality[p.id] + 0.1 * votes, p.upvotes or 0)
 
     best = max(candidates, key=merit)
+    others = [p for p in candidates if p.id != best.id]
     reasons = []
-    if centrality[best.id] >= max(centrality[p.id] for p in candidates):
+    # Only a claim that sets the paper apart: with two papers, or a tie, "shares the most terms
+    # with the others" holds for each of them and says nothing.
+    if all(centrality[best.id] > centrality[p.id] for p in others):
         reasons.append("its abstract shares the most terms with the other papers")
-    if best.upvotes and best.upvotes >= top_votes:
+    if best.upvotes and all(best.upvotes > (p.upvotes or 0) for p in others):
         reasons.append(f"it has the most upvotes in the set ({best.upvotes})")
-    elif best.upvotes:
-        reasons.append(f"it has {best.upvotes} upvotes")
     if surveys:
         reasons.insert(0, "it is a survey")
-    text = " and ".join(reasons) if reasons else "it is the closest match"
+    if not reasons:
+        # Facts a reader weighs when the abstracts and votes do not decide: runnable code, then
+        # which came out first (a later paper may build on it).
+        with_code = [p for p in candidates if code_url(p)]
+        dates = [p.published for p in candidates if p.published is not None]
+        earliest = min(dates, default=None)
+        if len(with_code) == 1:
+            best = with_code[0]
+            reasons.append("it is the only one with released code, so its method can be run")
+        elif earliest is not None and dates.count(earliest) == 1:
+            # No date in the words: the verifier holds every figure to the abstracts.
+            best = next(p for p in candidates if p.published == earliest)
+            reasons.append("it appeared first, and the others came out after it")
+        else:
+            reasons.append("none stands out by upvotes, date or released code, so any order works")
+    text = " and ".join(reasons)
     return best.id, text[0].upper() + text[1:] + "."
 
 
