@@ -382,14 +382,16 @@ class PaperStore:
         """Index the stored papers (all, or those written since a stamp) whose content hash
         the lexical index does not hold."""
         where = None if written_since is None else {"written": {"$gte": written_since}}
-        for page, stamps, vectors in self._pages(where, vectors=True):
+        for page, stamps, vectors in self._pages(where, vectors=not self._server):
             indexed = self.lexical.hashes([paper.id for paper in page])
             stale = [
                 n for n, paper in enumerate(page) if indexed.get(paper.id) != paper.content_hash
             ]
             if stale:
                 stamp = self.lexical.upsert(
-                    [page[n] for n in stale], [stamps[n] for n in stale], vectors[stale]
+                    [page[n] for n in stale],
+                    [stamps[n] for n in stale],
+                    None if self._server else vectors[stale],
                 )
                 # Read through this client, so its vector index holds them.
                 self._own.add(stamp)
@@ -444,7 +446,9 @@ class PaperStore:
                 # writes about 3x slower, and the paper JSON in the metadata holds the text.
                 metadatas=[_metadata(paper, written) for paper in batch],
             )
-            stamp = self.lexical.upsert(batch, written, vectors[start : start + _CHUNK])
+            # A server's clients never search exactly, so their index keeps no vectors.
+            own_vectors = None if self._server else vectors[start : start + _CHUNK]
+            stamp = self.lexical.upsert(batch, written, own_vectors)
             with self._lock:
                 self._own.add(stamp)
         if self._server:

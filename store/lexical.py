@@ -163,17 +163,22 @@ class LexicalIndex:
     # ------------------------------------------------------------------ writes
 
     def upsert(
-        self, papers: Sequence[Paper], written: int | Sequence[int], vectors: np.ndarray
+        self, papers: Sequence[Paper], written: int | Sequence[int], vectors: np.ndarray | None
     ) -> int:
         """Insert or replace papers by id in one commit (durable when this returns); `written`
         is the stamp of every paper's record, or one stamp per paper; `vectors` one row per
-        paper. Returns the batch's `indexed` stamp (0 when there was nothing to write)."""
+        paper, or None to keep none (a Chroma server's clients never need them). Returns the
+        batch's `indexed` stamp (0 when there was nothing to write)."""
         if not papers:
             return 0
-        if len(vectors) != len(papers):
+        if vectors is not None and len(vectors) != len(papers):
             raise ValueError(f"{len(papers)} papers but {len(vectors)} vectors")
         stamps = [written] * len(papers) if isinstance(written, int) else list(written)
-        rows = np.ascontiguousarray(vectors, dtype=np.float32)
+        rows = (
+            np.zeros((len(papers), 0), dtype=np.float32)
+            if vectors is None
+            else np.ascontiguousarray(vectors, dtype=np.float32)
+        )
         writer = self._writer()
         # Taken with the writer lock held, after the caller's Chroma write returned.
         indexed = now_us()
@@ -262,8 +267,10 @@ class LexicalIndex:
         rows: list[np.ndarray] = []
         for _, address in result.hits:
             doc = self._searcher.doc(address)
-            ids.append(str(doc["id"][0]))
-            rows.append(np.frombuffer(doc["vector"][0], dtype=np.float32))
+            vector = np.frombuffer(doc["vector"][0], dtype=np.float32)
+            if len(vector) == dim:  # written without a vector: nothing to search it by
+                ids.append(str(doc["id"][0]))
+                rows.append(vector)
         if not ids:
             return Recent.empty(dim)
         return Recent(ids, np.stack(rows), {pid: n for n, pid in enumerate(ids)})
