@@ -94,13 +94,19 @@ def assert_sees_the_writes(reader: PaperBrief) -> None:
     assert axolotl[0].paper.abstract == UPDATED
 
 
+def embedded_reader(make_pb: MakePB, tmp_path: Path) -> tuple[PaperBrief, Path]:
+    """A reader of 30 papers on an embedded store, and its data directory."""
+    data_dir = tmp_path / "shared"
+    reader = make_pb(data_dir=data_dir)
+    reader.ingest(write_jsonl(tmp_path / "first.jsonl", [record(n) for n in range(30)]))
+    return reader, data_dir
+
+
 @pytest.mark.slow
 def test_a_long_lived_reader_sees_another_process_write_the_embedded_store(
     make_pb: MakePB, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "shared"
-    reader = make_pb(data_dir=data_dir)
-    reader.ingest(write_jsonl(tmp_path / "first.jsonl", [record(n) for n in range(30)]))
+    reader, data_dir = embedded_reader(make_pb, tmp_path)
     assert reader.search("topic 3", k=3)
     later = write_jsonl(tmp_path / "later.jsonl", later_records())
 
@@ -139,9 +145,7 @@ def dense_scores(reader: PaperBrief, query: str) -> dict[str, float]:
 def test_a_reader_whose_vector_index_predates_a_write_searches_the_new_vectors(
     make_pb: MakePB, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "shared"
-    reader = make_pb(data_dir=data_dir)
-    reader.ingest(write_jsonl(tmp_path / "first.jsonl", [record(n) for n in range(30)]))
+    reader, data_dir = embedded_reader(make_pb, tmp_path)
     old = reader.paper("2511.00000")
     # The reader's Chroma client has loaded its vector index: the old vector of paper 0.
     assert dense_scores(reader, old.embed_text)["2511.00000"] > 0.999
