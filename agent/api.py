@@ -28,7 +28,16 @@ from agent.inputs import (
     check_text,
     check_thread_id,
 )
-from agent.results import Answer, Briefing, Comparison, FetchReport, Mode, Recommendation, Usage
+from agent.results import (
+    Answer,
+    Briefing,
+    Comparison,
+    FetchReport,
+    Mode,
+    ReadingList,
+    Recommendation,
+    Usage,
+)
 from agent.settings import Settings, load_settings
 from agent.writers import Writer
 from store.chroma import PaperStore
@@ -414,8 +423,8 @@ class PaperBrief:
         def lookup(ids: list[str]) -> list[Paper]:
             return self.store.get(ids) if ids else []
 
-        def recommend(interests: list[str], k: int) -> list[Recommendation]:
-            return self.recommend(interests, k=k)
+        def recommend(interests: list[str], k: int) -> ReadingList:
+            return self.reading_list(interests, k=k)
 
         return AgentDeps(
             settings=self.settings,
@@ -486,26 +495,52 @@ class PaperBrief:
     ) -> list[Recommendation]:
         """The `k` papers published in [since, until] most worth reading for these interests.
 
-        Ranked by relevance to the interests (and to the `liked` paper ids, which are never
-        recommended back), recency and upvotes, weighted by `settings.recommend`; each with a
-        one-sentence reason. `today` (default: the newest candidate's date) anchors recency,
-        so results are reproducible. Unknown liked ids raise `UnknownLikedPapersError` (a
-        KeyError) naming them. See `agent/recommend.py`.
+        `reading_list(...).picks`: only papers whose relevance evidence clears the floor for
+        one of the interests, so an interest the store has nothing on gets none (fewer than
+        `k`, possibly none; `reading_list` says which interests and names the closest papers).
         """
-        from agent.recommend import recommend
+        return self.reading_list(interests, k, since, until, liked, today).picks
+
+    def reading_list(
+        self,
+        interests: Sequence[str] | str,
+        k: int = 5,
+        since: DateLike = None,
+        until: DateLike = None,
+        liked: Sequence[str] | None = None,
+        today: DateLike = None,
+    ) -> ReadingList:
+        """Recommendations for these interests among the papers published in [since, until],
+        with the interests no paper matches named in one line (`notice`) with the papers that
+        came closest (`closest`), instead of unrelated picks.
+
+        A paper is recommended for an interest only when its relevance evidence
+        (`agent/relevance.py`) clears `settings.recommend.min_evidence` (default: the floor
+        calibrated for the embedder). The recommendable papers are ranked by relevance to the
+        interests (and to the `liked` paper ids, which are never recommended back), recency and
+        upvotes, weighted by `settings.recommend`; each with a one-sentence reason. `today`
+        (default: the newest candidate's date) anchors recency, so results are reproducible.
+        Unknown liked ids raise `UnknownLikedPapersError` (a KeyError) naming them. See
+        `agent/recommend.py`.
+        """
+        from agent.recommend import floor_for, period_scope, reading_list
 
         wanted = check_interests(interests)
         count = check_k(k)
         liked_ids = check_paper_ids(liked, "liked paper ids")
-        return recommend(
-            self.papers(since, until),
+        start, end = as_date(since, "since"), as_date(until, "until")
+        floor = self.settings.recommend.min_evidence
+        return reading_list(
+            self.papers(start, end),
             wanted,
-            embedder=self.embedder,
+            judge=self.relevance,
             store=self.store,
             settings=self.settings.recommend,
+            floor=floor if floor is not None else floor_for(self.embedder.name).floor,
             k=count,
             liked=liked_ids,
             today=as_date(today, "today"),
+            scope=period_scope(start, end),
         )
 
     # -- the weekly briefing ----------------------------------------------------------------------
@@ -519,10 +554,8 @@ class PaperBrief:
         def compare(paper_ids: list[str]) -> Comparison:
             return self.compare(None, paper_ids)
 
-        def recommend(
-            interests: list[str], k: int, since: date, until: date
-        ) -> list[Recommendation]:
-            return self.recommend(interests, k=k, since=since, until=until)
+        def recommend(interests: list[str], k: int, since: date, until: date) -> ReadingList:
+            return self.reading_list(interests, k=k, since=since, until=until)
 
         _ = self.agent  # built once here, not raced for by the briefing's worker threads
         return BriefingDeps(

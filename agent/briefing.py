@@ -9,7 +9,9 @@
 3. the rest are clustered into themes on their stored embeddings (`agent.themes`), each named
    by its distinguishing terms and summarised by the agent's grounded, cited comparison
    (`BriefingDeps.compare`), every paper with its one-line takeaway (`Writer.takeaway`);
-4. top picks ranked as `PaperBrief.recommend` ranks them, and the most upvoted papers;
+4. top picks chosen and ranked as `PaperBrief.reading_list` does (only papers that match an
+   interest; an interest nothing matches is named with the closest papers), and the most
+   upvoted papers;
 5. Markdown, mail-safe HTML and plain text (`agent.render`).
 
 Per-paper work (takeaways) and per-theme work (comparisons) run on a thread pool of
@@ -41,7 +43,16 @@ from agent.errors import LLMError, MailError, UnsupportedTakeawayError
 from agent.mail import SentLedger, build_message, send_message, sender_address
 from agent.periods import period_label
 from agent.render import render_html, render_markdown, render_text, week_title
-from agent.results import Briefing, Comparison, Mode, Recommendation, Source, Theme, Usage
+from agent.results import (
+    Briefing,
+    Comparison,
+    Mode,
+    ReadingList,
+    Recommendation,
+    Source,
+    Theme,
+    Usage,
+)
 from agent.settings import Settings
 from agent.themes import plan_themes
 from agent.verify import strip_citation_marks
@@ -63,15 +74,15 @@ class BriefingDeps:
 
     `papers(since, until)` lists stored papers published in the period; `vectors(ids)` their
     stored embeddings; `compare(ids)` is the agent's cited comparison of those papers;
-    `recommend(interests, k, since, until)` ranks top picks; `writer` writes the takeaways and
-    names the mode; `ledger` remembers what was sent.
+    `recommend(interests, k, since, until)` gives the top picks (`PaperBrief.reading_list`);
+    `writer` writes the takeaways and names the mode; `ledger` remembers what was sent.
     """
 
     settings: Settings
     papers: Callable[[date | None, date | None], list[Paper]]
     vectors: Callable[[list[str]], np.ndarray]
     compare: Callable[[list[str]], Comparison]
-    recommend: Callable[[list[str], int, date, date], list[Recommendation]]
+    recommend: Callable[[list[str], int, date, date], ReadingList]
     writer: Writer
     ledger: SentLedger
 
@@ -220,11 +231,13 @@ def build_briefing(
 
     # Picks are the few papers to read first: in a quiet week, a third of it at most.
     pick_count = min(settings.picks, -(-len(new) // 3))
+    picks, picks_notice = _picks(deps, start, end, interests, exclude=set(earlier), k=pick_count)
     briefing = Briefing(
         start=start,
         end=end,
         themes=themes,
-        picks=_picks(deps, start, end, interests, exclude=set(earlier), k=pick_count),
+        picks=picks,
+        picks_notice=picks_notice,
         trending=_trending(papers, settings.trending),
         updated=updated,
         already_sent=already_sent,
@@ -256,20 +269,24 @@ def _picks(
     interests: Sequence[str] | None,
     exclude: set[str],
     k: int,
-) -> list[Recommendation]:
-    """The top `k` of the period, leaving out papers sent in earlier briefings.
+) -> tuple[list[Recommendation], str | None]:
+    """The top `k` of the period, leaving out papers sent in earlier briefings, and the line
+    naming the interests no paper of the period matches (None when all match).
 
-    With interests (given, else `settings.recommend.interests`) ranked as `PaperBrief.recommend`
-    ranks them; without, by popularity and novelty (`popular_and_novel`).
+    With interests (given, else `settings.recommend.interests`) chosen and ranked as
+    `PaperBrief.reading_list` does: only papers whose relevance evidence clears the floor for
+    an interest, so a week with nothing on the reader's interests has no picks, says so and
+    names the closest papers. Without interests, by popularity and novelty
+    (`popular_and_novel`).
     """
     if k == 0:
-        return []
+        return [], None
     wanted = [i for i in (interests or deps.settings.recommend.interests) if i.strip()]
     if wanted:
-        ranked = deps.recommend(wanted, k + len(exclude), start, end)
-        return [rec for rec in ranked if rec.paper.id not in exclude][:k]
+        reading = deps.recommend(wanted, k + len(exclude), start, end)
+        return [rec for rec in reading.picks if rec.paper.id not in exclude][:k], reading.notice
     candidates = [p for p in deps.papers(start, end) if p.id not in exclude]
-    return popular_and_novel(deps, candidates, start, end, k)
+    return popular_and_novel(deps, candidates, start, end, k), None
 
 
 def popular_and_novel(

@@ -557,7 +557,9 @@ def register_recommend(subparsers: Any) -> None:
         "recommend",
         help="what to read next, for your interests",
         description="Rank the stored papers by relevance to your interests (and to papers you "
-        "liked), recency and upvotes, each with a one-sentence reason.",
+        "liked), recency and upvotes, each with a one-sentence reason. Only papers whose "
+        "relevance evidence clears the floor for an interest are recommended: an interest the "
+        "store has nothing on is named, with the papers that came closest.",
     )
     parser.add_argument("interests", nargs="+", metavar="INTEREST", help="what you care about")
     parser.add_argument("-k", type=_count_arg, default=5, help="number of papers (default 5)")
@@ -569,15 +571,19 @@ def register_recommend(subparsers: Any) -> None:
 
 
 def run_recommend(args: argparse.Namespace) -> int:
-    picks = open_brief(args).recommend(
+    reading = open_brief(args).reading_list(
         args.interests, k=args.k, since=args.since, until=args.until, liked=args.liked
     )
     if args.json:
-        print_json([pick.model_dump(mode="json") for pick in picks])
+        print_json([pick.model_dump(mode="json") for pick in reading.picks])
+        if reading.notice:
+            print(reading.notice, file=sys.stderr)
         return 0
-    if not picks:
+    if reading.notice:
+        print(reading.notice)
+    elif not reading.picks:
         print("no papers to recommend", file=sys.stderr)
-    for rank, pick in enumerate(picks, start=1):
+    for rank, pick in enumerate(reading.picks, start=1):
         paper = pick.paper
         date = paper.published.isoformat() if paper.published else "undated"
         print(f"{rank:2d}. [{paper.id}] {paper.title} ({date}, score {pick.score:.2f})")

@@ -253,17 +253,28 @@ def answer_from_comparison(question: str, comparison: Comparison) -> Answer:
 
 
 def answer_from_recommendations(
-    question: str, recommendations: Sequence[Recommendation], mode: Mode, usage: Usage
+    question: str,
+    recommendations: Sequence[Recommendation],
+    mode: Mode,
+    usage: Usage,
+    *,
+    notice: str | None = None,
+    closest: Sequence[Paper] = (),
 ) -> Answer:
-    """A chat question that asked what to read is answered with ranked recommendations."""
+    """A chat question that asked what to read is answered with ranked recommendations. With
+    none (no paper's evidence clears the floor for the interest) it abstains: the `notice` line
+    of the reading list names the `closest` papers, which are not cited."""
     papers = [r.paper for r in recommendations]
+    line = escape_markdown(notice) if notice else ""
     if not recommendations:
         return Answer(
             question=question,
-            markdown=_join(NOT_COVERED),
+            markdown=_join(line or NOT_COVERED),
+            retrieved=list(closest),
             mode=mode,
             usage=usage,
             abstained=True,
+            closest=[p.id for p in closest],
         )
     sources = number_sources([p.id for p in papers], papers)
     lines = ["Papers to read, best match first:", ""]
@@ -272,7 +283,7 @@ def answer_from_recommendations(
         lines.append(f"{n}. **{title}** [{n}] — {_claim(rec.reason)}")
     return Answer(
         question=question,
-        markdown=_join("\n".join(lines), sources_markdown(sources)),
+        markdown=_join("\n".join(lines), line, sources_markdown(sources)),
         citations=[p.id for p in papers],
         sources=sources,
         retrieved=papers,

@@ -49,7 +49,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from agent.api import PaperBrief
-from agent.results import Answer, Briefing, Comparison, Recommendation, Source
+from agent.results import Answer, Briefing, Comparison, ReadingList, Recommendation, Source
 from agent.sampling import SampleReply, SampleRequest, SamplingChat
 from store.models import Hit, IngestReport, Paper
 
@@ -154,6 +154,12 @@ class Pick(BaseModel):
 
 class RecommendResult(BaseModel):
     picks: list[Pick]
+    unmatched: list[str] = Field(
+        default_factory=list, description="Interests no stored paper matches (no picks for them)"
+    )
+    notice: str | None = Field(
+        default=None, description="One line naming the unmatched interests and the closest papers"
+    )
 
 
 class BriefingTheme(BaseModel):
@@ -168,6 +174,9 @@ class BriefingResult(BaseModel):
     markdown: str
     themes: list[BriefingTheme]
     picks: list[Pick]
+    picks_notice: str | None = Field(
+        default=None, description="When an interest matches no paper of the period: says so"
+    )
     trending: list[PaperCard]
     already_sent: list[str] = Field(default_factory=list)
     writer: str
@@ -256,6 +265,7 @@ def briefing_result(briefing: Briefing, writer: str) -> BriefingResult:
             for theme in briefing.themes
         ],
         picks=picks(briefing.picks),
+        picks_notice=briefing.picks_notice,
         trending=[card(p) for p in briefing.trending],
         already_sent=briefing.already_sent,
         writer=writer,
@@ -474,7 +484,8 @@ def build_server(pb: PaperBrief, *, allow_ingest: bool | None = None) -> MCPServ
         liked: list[str] | None = None,
     ) -> RecommendResult:
         """The k stored papers most worth reading for these interests (and like the liked
-        paper ids), ranked by relevance, recency and upvotes, each with a reason."""
+        paper ids), ranked by relevance, recency and upvotes, each with a reason. An interest
+        no stored paper matches gets no picks and is named in `unmatched` and `notice`."""
         wanted = [i for i in interests if i.strip()]
         if not wanted:
             raise ToolError("give at least one interest")
@@ -482,10 +493,13 @@ def build_server(pb: PaperBrief, *, allow_ingest: bool | None = None) -> MCPServ
             raise ToolError(f"k must be between 1 and 50, not {k}")
         start, end = _date(since, "since"), _date(until, "until")
 
-        def work(brief: PaperBrief) -> list[Recommendation]:
-            return brief.recommend(wanted, k=k, since=start, until=end, liked=liked)
+        def work(brief: PaperBrief) -> ReadingList:
+            return brief.reading_list(wanted, k=k, since=start, until=end, liked=liked)
 
-        return RecommendResult(picks=picks(await tools.run(None, work)))
+        reading = await tools.run(None, work)
+        return RecommendResult(
+            picks=picks(reading.picks), unmatched=reading.unmatched, notice=reading.notice
+        )
 
     @server.tool(annotations=READ_ONLY)
     async def briefing(

@@ -22,7 +22,7 @@ from langgraph.types import Send
 from agent import compose
 from agent.conversation import answer_message, asked, question_message, turns
 from agent.errors import UnknownPapersError
-from agent.results import Answer, Mode, Recommendation, RemovedSentence, Usage
+from agent.results import Answer, Mode, ReadingList, RemovedSentence, Usage
 from agent.settings import Settings
 from agent.state import (
     AgentState,
@@ -51,16 +51,17 @@ class AgentDeps:
     """Everything the nodes need, injected so tests and `langgraph dev` can supply their own.
 
     `search(query, k)` returns hits best first; `lookup(ids)` returns the stored papers among
-    `ids`; `recommend(interests, k)` ranks reading recommendations; `writer` does every step
-    an LLM can do (see `agent.writers`). `stream_tokens` decides whether an LLM writer's
-    tokens go to the `custom` stream as they arrive (chat) or only finished sentences do.
+    `ids`; `recommend(interests, k)` gives reading recommendations (`PaperBrief.reading_list`);
+    `writer` does every step an LLM can do (see `agent.writers`). `stream_tokens` decides
+    whether an LLM writer's tokens go to the `custom` stream as they arrive (chat) or only
+    finished sentences do.
     """
 
     settings: Settings
     search: Callable[[str, int], list[Hit]]
     lookup: Callable[[list[str]], list[Paper]]
     writer: Writer
-    recommend: Callable[[list[str], int], list[Recommendation]] | None = None
+    recommend: Callable[[list[str], int], ReadingList] | None = None
     stream_tokens: bool = True
     retrieve_k: int = 10
     max_papers: int = 8
@@ -151,6 +152,7 @@ class AgentNodes:
             "draft": None,
             "comparison": None,
             "recommendations": [],
+            "recommend_notice": None,
             "removed": [],
             "usage": None,
             "result": None,
@@ -314,13 +316,20 @@ class AgentNodes:
         return update
 
     def recommend_papers(self, state: AgentState) -> dict[str, Any]:
-        """Reading recommendations for the interest the question states."""
+        """Reading recommendations for the interest the question states: only papers whose
+        relevance evidence clears the floor; none, and a line naming the closest papers, when
+        the store has nothing on it (`PaperBrief.reading_list`)."""
         if self.deps.recommend is None:
             raise RuntimeError("this agent was built without a recommender")
-        recommendations = self.deps.recommend([state["question"]], self.deps.recommend_k)
+        reading = self.deps.recommend([state["question"]], self.deps.recommend_k)
+        closest: list[Paper] = []
+        if reading.closest:
+            found = {p.id: p for p in self.deps.lookup(reading.closest)}
+            closest = [found[i] for i in reading.closest if i in found]
         return {
-            "recommendations": recommendations,
-            "retrieved": [r.paper for r in recommendations],
+            "recommendations": reading.picks,
+            "recommend_notice": reading.notice,
+            "retrieved": [r.paper for r in reading.picks] or closest,
         }
 
     def respond(self, state: AgentState) -> dict[str, Any]:
@@ -351,7 +360,12 @@ class AgentNodes:
             answer = compose.answer_from_comparison(question, compared)
         elif route == "recommend":
             answer = compose.answer_from_recommendations(
-                question, state.get("recommendations") or [], mode, usage
+                question,
+                state.get("recommendations") or [],
+                mode,
+                usage,
+                notice=state.get("recommend_notice"),
+                closest=retrieved,
             )
         else:
             draft = state.get("draft") or Draft(abstained=True)

@@ -1,7 +1,21 @@
-"""Reading recommendations: scoring candidate papers and saying why each was picked.
+"""Reading recommendations: which papers match an interest, how they rank, and why.
 
-Owns the ranking behind `PaperBrief.recommend` and the briefing's top picks. A paper's score is
-a weighted sum of three components, each in [0, 1]:
+Owns `PaperBrief.reading_list` / `PaperBrief.recommend`, the briefing's top picks and the
+chat's answer to "what should I read about X?".
+
+Which papers may be recommended: for each interest, the relevance evidence of
+`agent/relevance.py` (the evidence model over paper cosine, best and second sentence cosines
+and BM25 share: `RelevanceJudge.assess`) for the candidates nearest to it. A paper is
+recommended for an interest only when its evidence clears a floor: `RecommendSettings.
+min_evidence`, by default the floor fitted for the embedder by `bench/bench_interests.py`
+(`agent/data/interests.json`: interests are short phrases, so their floor is fitted on phrases,
+SciTLDR-A train, and reported on dev; see BENCHMARKS.md). An interest no candidate clears it
+for gets no picks: the result names it in one line with the papers that came closest
+(`ReadingList.notice`, `.closest`) instead of recommending unrelated papers. Liked papers are a
+source of picks of their own, without a floor, as they were.
+
+How the recommendable papers rank: a paper's score is a weighted sum of three components, each
+in [0, 1]:
 
 - relevance: the paper's highest cosine similarity to any of the reader's interests, rescaled
   over the candidates so the closest paper scores 1 and the median candidate (or, below five
@@ -21,25 +35,33 @@ the abstract's own contribution sentence, upvotes and publication date.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from agent.errors import UnknownLikedPapersError
 from agent.facets import facets_of
-from agent.results import Recommendation
+from agent.relevance import PaperRelevance, RelevanceJudge, RelevanceModel, model_for
+from agent.results import InterestMatch, ReadingList, Recommendation
 from agent.settings import RecommendSettings
 from agent.themes import unique_phrase
 from agent.verify import strip_citation_marks
 from agent.writers.extractive import main_point, shorten
 from agent.writers.extractive.contrast import describe
 from store.chroma import PaperStore
-from store.embeddings import Embedder
 from store.models import Paper
+
+log = logging.getLogger(__name__)
 
 # Share of relevance that comes from liked papers when interests are given too.
 LIKED_SHARE = 0.5
@@ -301,29 +323,172 @@ def interest_topic(interest: str) -> str:
     return text
 
 
-def recommend(
+# Candidates per interest whose relevance evidence is computed: the nearest by cosine (the
+# evidence model leans on the cosines, so the paper with the best evidence is among them), or k
+# when more picks are asked for.
+EVIDENCE_POOL = 50
+# Papers a notice names as the closest to an interest no candidate matches.
+CLOSEST = 3
+FLOOR_FILE = "data/interests.json"
+
+
+class InterestFloor(BaseModel):
+    """The evidence a paper needs to be recommended for an interest, fitted for one embedder by
+    bench/bench_interests.py (interests are short phrases, not questions: their own floor)."""
+
+    embedder: str
+    floor: float = Field(ge=0, le=1)
+    fitted_on: str = ""
+    evidence_model: str = Field(
+        default="",
+        description="Fingerprint of the relevance evidence model the floor was fitted against "
+        "(`evidence_fingerprint`): a refit of agent/data/relevance.json calls for a new floor",
+    )
+
+
+@lru_cache(maxsize=1)
+def fitted_floors() -> dict[str, InterestFloor]:
+    """The floors fitted by bench/bench_interests.py, by embedder name (package data)."""
+    text = resources.files("agent").joinpath(FLOOR_FILE).read_text(encoding="utf-8")
+    return {name: InterestFloor.model_validate(raw) for name, raw in json.loads(text).items()}
+
+
+@lru_cache(maxsize=8)
+def floor_for(embedder_name: str) -> InterestFloor:
+    """The floor fitted for this embedder, else the first in the file (the bundled default
+    embedder's), as `agent.relevance.model_for` chooses its model. Logs a warning (once) when
+    the relevance model was refitted since the floor was."""
+    floors = fitted_floors()
+    floor = floors.get(embedder_name) or next(iter(floors.values()))
+    current = evidence_fingerprint(model_for(embedder_name))
+    if floor.evidence_model and floor.evidence_model != current:
+        log.warning(
+            "the recommendation floor for %s was fitted against another relevance model (%s, "
+            "now %s): re-run bench/bench_interests.py --write-floor",
+            floor.embedder,
+            floor.evidence_model,
+            current,
+        )
+    return floor
+
+
+def evidence_fingerprint(model: RelevanceModel) -> str:
+    """A short hash of the evidence model's weights: which model a floor was fitted against."""
+    text = model.evidence.model_dump_json()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def interest_evidence(
+    judge: RelevanceJudge,
+    interest: str,
+    pool: Sequence[Paper],
+    pool_vectors: np.ndarray,
+    n: int = EVIDENCE_POOL,
+) -> list[PaperRelevance]:
+    """The relevance evidence (`RelevanceJudge.assess`) that each of the `n` candidates nearest
+    to `interest` bears on it, most probable first; candidates further away are not assessed
+    (they cannot clear a floor the nearest do not). `pool_vectors` are the pool's stored
+    vectors, one row per paper."""
+    if not pool:
+        return []
+    cosines = np.asarray(pool_vectors, dtype=np.float32) @ judge.question_vector(interest)
+    order = sorted(range(len(pool)), key=lambda i: (-float(cosines[i]), pool[i].id))[:n]
+    nearest = [pool[i] for i in order]
+    assessment = judge.assess(interest, nearest, max_papers=len(nearest), whole_topic=True)
+    return sorted(assessment.ranked, key=lambda r: (-r.evidence, r.paper.id))
+
+
+def period_scope(since: date | None, until: date | None) -> str:
+    """Where a notice says no paper matched: "in the store", or the papers' period."""
+    if since is not None and until is not None:
+        return f"published from {since.isoformat()} to {until.isoformat()}"
+    if since is not None:
+        return f"published since {since.isoformat()}"
+    if until is not None:
+        return f"published until {until.isoformat()}"
+    return "in the store"
+
+
+def _quoted_titles(papers: Sequence[Paper]) -> str:
+    return "; ".join(f'"{p.title}"' for p in papers)
+
+
+def _interests_phrase(interests: Sequence[str]) -> str:
+    quoted = [f'"{i}"' for i in interests]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+    return f"your interest{'s' if len(quoted) > 1 else ''} in {listed}"
+
+
+def unmatched_notice(
+    unmatched: Sequence[str],
+    closest: dict[str, list[Paper]],
+    *,
+    has_picks: bool,
+    scope: str = "in the store",
+    picks_from: str | None = None,
+) -> str | None:
+    """One plain-text line: which interests no paper matches and the papers closest to them.
+
+    e.g. 'No paper in the store matches your interest in "coral reef bleaching"; closest, not
+    recommended: "A"; "B"; "C".' With picks for other interests, each unmatched interest names
+    its own closest papers and the line says what the picks are for: the other interests, or
+    `picks_from` (the liked papers) when no interest matched."""
+    if not unmatched:
+        return None
+    if has_picks:
+        parts = [
+            f'"{interest}"'
+            + (
+                f" (closest, not recommended: {_quoted_titles(closest[interest])})"
+                if closest.get(interest)
+                else ""
+            )
+            for interest in unmatched
+        ]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" or {parts[-1]}"
+        plural = "s" if len(parts) > 1 else ""
+        source = f"resemble {picks_from}" if picks_from else "are for your other interests"
+        return f"No paper {scope} matches your interest{plural} in {listed}; the picks {source}."
+    seen: dict[str, Paper] = {}
+    for interest in unmatched:
+        for paper in closest.get(interest, []):
+            seen.setdefault(paper.id, paper)
+    line = f"No paper {scope} matches {_interests_phrase(unmatched)}"
+    nearest = list(seen.values())[:CLOSEST]
+    if nearest:
+        line += f"; closest, not recommended: {_quoted_titles(nearest)}"
+    return line + "."
+
+
+def reading_list(
     candidates: Sequence[Paper],
     interests: Sequence[str] | str,
     *,
-    embedder: Embedder,
+    judge: RelevanceJudge,
     store: PaperStore,
     settings: RecommendSettings,
+    floor: float,
     k: int = 5,
     liked: Sequence[str] | None = None,
     today: date | None = None,
-) -> list[Recommendation]:
+    scope: str = "in the store",
+) -> ReadingList:
     """The top `k` of `candidates` for a reader with these `interests` and `liked` paper ids.
 
-    Liked papers are never recommended back. `today` defaults to the newest publication date
-    among the candidates. Raises `UnknownLikedPapersError` naming liked ids not in `store`.
+    With interests, a candidate is recommended only for an interest its relevance evidence
+    (`interest_evidence`) clears `floor` for; an interest no candidate clears it for is named in
+    the result's `notice` with the papers that came closest, and gets no picks. Ranking among
+    the recommendable candidates is `score_papers`'. Liked papers are never recommended back;
+    with liked papers, a candidate is also recommendable for resembling them (with liked
+    papers only, every candidate is, as no floor applies to them). `today` defaults to the newest
+    publication date among the candidates. Raises `UnknownLikedPapersError` naming liked ids
+    not in `store`.
     """
     wanted = [interests] if isinstance(interests, str) else list(interests)
-    wanted = [interest_topic(w) for w in wanted if w and w.strip()]
+    wanted = list(dict.fromkeys(interest_topic(w) for w in wanted if w and w.strip()))
     liked_ids = list(dict.fromkeys(liked or []))
     if not wanted and not liked_ids:
         raise ValueError("recommend needs at least one interest or liked paper")
-    if k <= 0:
-        return []
     liked_papers: list[Paper] = []
     if liked_ids:
         found = {p.id: p for p in store.get(liked_ids)}
@@ -335,25 +500,39 @@ def recommend(
             )
         liked_papers = [found[i] for i in liked_ids]
     pool = [p for p in candidates if p.id not in set(liked_ids)]
-    if not pool:
-        return []
+    if k <= 0 or not pool:
+        return ReadingList(interests=[InterestMatch(interest=w, matching=0) for w in wanted])
     dated = [p.published for p in pool if p.published is not None]
     today_is_newest = today is None
     reference = today if today is not None else (max(dated) if dated else date.today())
+    pool_vectors = store.vectors([p.id for p in pool])
     interest_vectors = (
-        embedder.embed(wanted) if wanted else np.zeros((0, embedder.dim), dtype=np.float32)
+        np.stack([judge.question_vector(w) for w in wanted])
+        if wanted
+        else np.zeros((0, pool_vectors.shape[1]), dtype=np.float32)
     )
     liked_vectors = store.vectors([p.id for p in liked_papers]) if liked_papers else None
-    scored = score_papers(
-        pool,
-        store.vectors([p.id for p in pool]),
-        interest_vectors,
-        liked_vectors,
-        reference,
-        settings,
-    )
+    scored = score_papers(pool, pool_vectors, interest_vectors, liked_vectors, reference, settings)
+    # Per interest: the assessed candidates, best evidence first, and those clearing the floor.
+    assessed = [
+        interest_evidence(judge, w, pool, pool_vectors, max(EVIDENCE_POOL, k)) for w in wanted
+    ]
+    clearing = [{r.paper.id: r.evidence for r in a if r.evidence >= floor} for a in assessed]
+    recommendable: list[tuple[ScoredPaper, float | None]] = []
+    for s in scored:
+        if not wanted:
+            recommendable.append((s, None))
+            continue
+        cleared = [
+            (clearing[i][s.paper.id], i) for i in range(len(wanted)) if s.paper.id in clearing[i]
+        ]
+        if cleared:
+            evidence, best = max(cleared, key=lambda c: (c[0], -c[1]))
+            recommendable.append((replace(s, interest=best), evidence))
+        elif liked_papers:  # recommended for resembling a liked paper, as without interests
+            recommendable.append((replace(s, interest=None), None))
     titles = [p.title for p in liked_papers]
-    return [
+    picks = [
         Recommendation(
             paper=s.paper,
             score=round(s.score, 6),
@@ -369,6 +548,35 @@ def recommend(
             relevance=round(s.relevance, 6),
             recency=round(s.recency, 6),
             popularity=round(s.popularity, 6),
+            interest=wanted[s.interest] if s.interest is not None and wanted else None,
+            evidence=round(evidence, 6) if evidence is not None else None,
         )
-        for s in scored[:k]
+        for s, evidence in recommendable[:k]
     ]
+    closest = {
+        w: [r.paper for r in a[:CLOSEST]]
+        for w, a, c in zip(wanted, assessed, clearing, strict=True)
+        if not c
+    }
+    matches = [
+        InterestMatch(interest=w, matching=len(c), closest=[p.id for p in closest.get(w, [])])
+        for w, c in zip(wanted, clearing, strict=True)
+    ]
+    unmatched = [m.interest for m in matches if not m.matching]
+    overall: list[str] = []
+    if not picks:
+        for w in unmatched:
+            overall.extend(p.id for p in closest[w] if p.id not in overall)
+    return ReadingList(
+        picks=picks,
+        interests=matches,
+        unmatched=unmatched,
+        closest=overall[:CLOSEST],
+        notice=unmatched_notice(
+            unmatched,
+            closest,
+            has_picks=bool(picks),
+            scope=scope,
+            picks_from="the papers you liked" if len(unmatched) == len(wanted) else None,
+        ),
+    )

@@ -102,12 +102,15 @@ def render_markdown(
     ]
     for notice in briefing.notices:
         out += [f"> {escape_markdown(notice)}", ""]
-    if briefing.picks:
+    if briefing.picks or briefing.picks_notice:
         out += ["## Top picks", ""]
         for n, pick in enumerate(briefing.picks, 1):
             mark = " **(updated)**" if pick.paper.id in updated else ""
             reason = escape_markdown(_claim(pick.reason))
             out.append(f"{n}. **{_md_link(pick.paper)}**{mark} — {reason}")
+        if briefing.picks_notice:
+            line = f"_{escape_markdown(briefing.picks_notice)}_"
+            out += ["", line] if briefing.picks else [line]
         out.append("")
     if briefing.trending:
         out += ["## Trending", ""]
@@ -278,10 +281,12 @@ def render_text(
         if extra:
             out.extend(_wrap(_claim(extra), " " * len(bullet)))
 
-    if briefing.picks:
+    if briefing.picks or briefing.picks_notice:
         section("Top picks")
         for n, pick in enumerate(briefing.picks, 1):
             paper_lines(pick.paper, f"{n}. ", pick.reason)
+        if briefing.picks_notice:
+            out.extend(_wrap(_clean(briefing.picks_notice), ""))
         out.append("")
     if briefing.trending:
         section("Trending")
@@ -371,12 +376,13 @@ def render_html(
     earlier = earlier or {}
     updated = set(briefing.updated)
     sections = []
-    if briefing.picks:
+    if briefing.picks or briefing.picks_notice:
         picks = [
             _html_paper(pick.paper, updated, pick.reason, prefix=f"{n}. ")
             for n, pick in enumerate(briefing.picks, 1)
         ]
-        sections.append(_section("Top picks", papers=picks))
+        notice = _clean(briefing.picks_notice or "")
+        sections.append(_section("Top picks", papers=picks, empty=notice))
     if briefing.trending:
         trending = [_html_paper(p, updated) for p in briefing.trending]
         sections.append(_section("Trending", papers=trending))

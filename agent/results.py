@@ -119,6 +119,49 @@ class Recommendation(BaseModel):
     relevance: float
     recency: float
     popularity: float
+    interest: str | None = Field(
+        default=None, description="The interest the paper is recommended for (None: liked only)"
+    )
+    evidence: float | None = Field(
+        default=None,
+        description="The relevance evidence (agent/relevance.py) that the paper bears on that "
+        "interest, a probability; None without interests",
+    )
+
+
+class InterestMatch(BaseModel):
+    """How the candidates matched one of the reader's interests."""
+
+    interest: str
+    matching: int = Field(description="Candidates whose evidence clears the floor for it")
+    closest: list[str] = Field(
+        default_factory=list,
+        description="When none clears: ids of the candidates that came closest (best first)",
+    )
+
+
+class ReadingList(BaseModel):
+    """Recommendations with what the reader must know about them: the interests no candidate
+    matches, named in one line with the papers that came closest, instead of unrelated picks."""
+
+    picks: list[Recommendation] = Field(default_factory=list)
+    interests: list[InterestMatch] = Field(default_factory=list)
+    unmatched: list[str] = Field(
+        default_factory=list, description="Interests no candidate's evidence clears the floor for"
+    )
+    closest: list[str] = Field(
+        default_factory=list,
+        description="When there are no picks: ids of the papers that came closest (not picks)",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="One line naming the unmatched interests and the papers closest to them",
+    )
+
+    @property
+    def abstained(self) -> bool:
+        """True when interests were given and no candidate matches any of them."""
+        return not self.picks and bool(self.unmatched)
 
 
 class Theme(BaseModel):
@@ -149,6 +192,11 @@ class Briefing(BaseModel):
         default_factory=list,
         description="What the reader must know about how it was written, shown in every "
         "rendering (e.g. takeaways written extractively after the LLM failed)",
+    )
+    picks_notice: str | None = Field(
+        default=None,
+        description="When an interest matches no paper of the period: says so and names the "
+        "closest papers (shown under the top picks)",
     )
     usage: Usage = Field(default_factory=Usage)
     markdown: str = ""

@@ -126,6 +126,14 @@ class RecommendSettings(BaseModel):
     interests: list[str] = Field(
         default_factory=list, description="The reader's standing interests (briefing picks)"
     )
+    min_evidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Relevance evidence a paper needs to be recommended for an interest "
+        "(agent/relevance.py's probability); unset: the floor calibrated for the embedder in "
+        "agent/data/interests.json",
+    )
 
 
 class BriefingSettings(BaseModel):

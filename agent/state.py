@@ -123,6 +123,7 @@ class AgentState(TypedDict, total=False):
     draft: Draft | None
     comparison: ComparisonDraft | None
     recommendations: list[Recommendation]
+    recommend_notice: str | None
     removed: list[RemovedSentence]
     usage: Annotated[Usage, _add_usage]
     result: Answer | Comparison | None

@@ -94,6 +94,35 @@ def test_sample_week_picks_follow_the_interests(sample_pb: PaperBrief) -> None:
     assert briefing.picks
     assert "Collective Communications" in briefing.picks[0].paper.title
     assert "collective communication libraries" in briefing.picks[0].reason
+    assert all(p.interest == "collective communication libraries" for p in briefing.picks)
+    assert briefing.picks_notice is None
+
+
+def test_a_briefing_for_an_out_of_domain_interest_has_no_picks_but_says_so_and_has_themes(
+    sample_pb: PaperBrief,
+) -> None:
+    start, end = WEEK
+    briefing = sample_pb.briefing(start, end, interests=["coral reef bleaching"])
+    assert briefing.picks == []
+    assert briefing.themes and _theme_ids(briefing)
+    notice = briefing.picks_notice
+    assert notice is not None
+    assert notice.startswith(
+        'No paper published from 2025-05-19 to 2025-05-25 matches your interest in "coral reef '
+        'bleaching"; closest, not recommended: '
+    )
+    # Every rendering says it under the top picks and still has the themes.
+    markdown = briefing.markdown
+    assert (
+        markdown.index("## Top picks")
+        < markdown.index("No paper published")
+        < markdown.index("## Themes")
+    )
+    flat_text = " ".join(briefing.text.split())
+    assert "Top picks" in flat_text and "coral reef bleaching" in flat_text
+    assert "coral reef bleaching" in html.unescape(briefing.html)
+    for theme in briefing.themes:
+        assert html.escape(theme.papers[0].title) in briefing.html
 
 
 # --- periods ---------------------------------------------------------------------------------

@@ -85,6 +85,19 @@ def test_recommend_json_ranks_papers_for_the_interests(run: Run) -> None:
     assert "Diffusion" in picks[0]["paper"]["title"]
 
 
+def test_recommend_for_an_interest_the_store_lacks_says_so_in_one_line(run: Run) -> None:
+    code, out, _ = run("recommend", "coral reef bleaching", "graph neural networks", "-k", "2")
+    lines = out.strip().splitlines()
+    assert code == 0
+    assert lines[0].startswith(
+        'No paper in the store matches your interest in "coral reef bleaching" (closest, '
+    )
+    assert lines[1].startswith(" 1. [") and 'interest in "graph neural networks"' in lines[2]
+    code, out, err = run("recommend", "coral reef bleaching", "--json")
+    assert code == 0 and json.loads(out) == []
+    assert err.startswith('No paper in the store matches your interest in "coral reef bleaching"')
+
+
 def test_tldr_prints_one_takeaway(run: Run, sample_pb: PaperBrief) -> None:
     code, out, _ = run("tldr", _ids(sample_pb)[PROPHET])
     assert code == 0 and len(out.strip().splitlines()) == 1

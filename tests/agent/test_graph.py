@@ -232,3 +232,17 @@ def test_a_question_asking_what_to_read_is_answered_with_recommendations(
     titles = [_title(answer, pid) for pid in answer.citations]
     assert "Diffusion" in titles[0]
     assert [s.paper_id for s in answer.sources] == answer.citations
+
+
+def test_asking_what_to_read_on_a_topic_the_store_lacks_abstains_naming_the_closest(
+    sample_pb: PaperBrief,
+) -> None:
+    answer = sample_pb.ask("What should I read about coral reef bleaching?")
+    assert answer.abstained
+    assert answer.citations == [] and answer.sources == []
+    text = answer.markdown.replace("\\", "")
+    assert 'No paper in the store matches your interest in "coral reef bleaching"' in text
+    assert len(answer.closest) == 3
+    assert [p.id for p in answer.retrieved] == answer.closest
+    for paper in answer.retrieved:
+        assert paper.title in text
