@@ -55,7 +55,7 @@ def main() -> None:
         "lead sentence": lead,
         "title-overlap pick": title_overlap,
     }
-    print(f"SciTLDR-A dev, n={len(rows)} papers, reference = author TLDR (target[0])")
+    print(f"{path.name}, n={len(rows)} papers, reference = author TLDR (target[0])")
     print(f"{'system':<22}{'R-1':>7}{'R-2':>7}{'R-L':>7}{'words':>7}")
     for name, system in systems.items():
         totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
