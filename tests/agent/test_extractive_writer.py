@@ -313,6 +313,20 @@ def test_a_two_paper_comparison_reads_first_by_a_fact_that_sets_one_apart(
     assert "any order works" in draft.read_first_reason
 
 
+def test_upvotes_that_tip_the_pick_without_a_claim_leave_it_to_the_most_central_paper(
+    diffusion_papers: list[Paper],
+) -> None:
+    three = diffusion_papers[:3]
+    centrality = TermStats([f"{p.title}. {p.abstract}" for p in three]).centrality()
+    central = three[max(range(3), key=lambda i: centrality[i])]
+    # The two others tie on upvotes, so neither has "the most upvotes"; the votes' weight in
+    # the pick would otherwise choose one of them with no reason that holds.
+    voted = [p.model_copy(update={"upvotes": 0 if p is central else 10}) for p in three]
+    draft = write_comparison(None, voted, [])
+    assert draft.read_first == central.id
+    assert draft.read_first_reason == "Its abstract shares the most terms with the other papers."
+
+
 def test_needs_training_from_cues(sample_papers: list[Paper]) -> None:
     learn2pd = titled(sample_papers, "Learning to Parallel")
     assert needs_training(learn2pd) is True  # "a framework that trains a lightweight ... filter"

@@ -75,6 +75,13 @@ def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, 
         reasons.append(f"it has the most upvotes in the set ({best.upvotes})")
     if surveys:
         reasons.insert(0, "it is a survey")
+    if not reasons and len(candidates) > 2:
+        # The upvotes tipped the pick to a paper that has neither claim: the most central
+        # paper, when one is, is the one with a reason.
+        central = max(candidates, key=lambda p: centrality[p.id])
+        if all(centrality[central.id] > centrality[p.id] for p in candidates if p is not central):
+            best = central
+            reasons.append("its abstract shares the most terms with the other papers")
     if not reasons:
         # Facts a reader weighs when the abstracts and votes do not decide: runnable code, then
         # which came out first (a later paper may build on it).
