@@ -7,7 +7,7 @@ what their approaches share and states the contrast (`contrast.py`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.facets import facets_of
 from agent.state import ComparisonDraft, DraftSentence, Evidence
@@ -38,6 +38,14 @@ def is_survey(paper: Paper) -> bool:
     return facets_of(paper).kind == "survey"
 
 
+def _standout(papers: Sequence[Paper], key: Callable[[Paper], float]) -> Paper | None:
+    """The one paper whose `key` is strictly above every other's; None on a tie for the top."""
+    ranked = sorted(papers, key=key, reverse=True)
+    if len(ranked) > 1 and key(ranked[0]) <= key(ranked[1]):
+        return None
+    return ranked[0] if ranked else None
+
+
 def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, str | None]:
     """Which paper to read first, and why, from facts about the papers: a survey when the set
     has one, else the paper whose abstract shares most with the others or that has the most
@@ -64,36 +72,34 @@ def _read_first(papers: Sequence[Paper], stats: TermStats) -> tuple[str | None, 
         votes = math.log1p(p.upvotes or 0) / math.log1p(top_votes) if top_votes else 0.0
         return (centrality[p.id] + 0.1 * votes, p.upvotes or 0)
 
-    best = max(candidates, key=merit)
-    others = [p for p in candidates if p.id != best.id]
-    reasons = []
     # Only a claim that sets the paper apart: with two papers, or a tie, "shares the most terms
     # with the others" holds for each of them and says nothing.
-    if all(centrality[best.id] > centrality[p.id] for p in others):
+    central = _standout(candidates, lambda p: centrality[p.id])
+    voted = _standout(candidates, lambda p: p.upvotes or 0) if top_votes else None
+    best = max(candidates, key=merit)
+    if best is not central and best is not voted and central is not None and len(candidates) > 2:
+        # The upvotes tipped the pick to a paper that has neither claim.
+        best = central
+    reasons = []
+    if best is central:
         reasons.append("its abstract shares the most terms with the other papers")
-    if best.upvotes and all(best.upvotes > (p.upvotes or 0) for p in others):
+    if best is voted:
         reasons.append(f"it has the most upvotes in the set ({best.upvotes})")
     if surveys:
         reasons.insert(0, "it is a survey")
-    if not reasons and len(candidates) > 2:
-        # The upvotes tipped the pick to a paper that has neither claim: the most central
-        # paper, when one is, is the one with a reason.
-        central = max(candidates, key=lambda p: centrality[p.id])
-        if all(centrality[central.id] > centrality[p.id] for p in candidates if p is not central):
-            best = central
-            reasons.append("its abstract shares the most terms with the other papers")
     if not reasons:
         # Facts a reader weighs when the abstracts and votes do not decide: runnable code, then
-        # which came out first (a later paper may build on it).
-        with_code = [p for p in candidates if code_url(p)]
-        dates = [p.published for p in candidates if p.published is not None]
-        earliest = min(dates, default=None)
-        if len(with_code) == 1:
-            best = with_code[0]
+        # which came out first (a later paper may build on it). No date in the words: the
+        # verifier holds every figure to the abstracts.
+        with_code = _standout(candidates, lambda p: bool(code_url(p)))
+        earliest = _standout(
+            candidates, lambda p: -p.published.toordinal() if p.published else -math.inf
+        )
+        if with_code is not None:
+            best = with_code
             reasons.append("it is the only one with released code, so its method can be run")
-        elif earliest is not None and dates.count(earliest) == 1:
-            # No date in the words: the verifier holds every figure to the abstracts.
-            best = next(p for p in candidates if p.published == earliest)
+        elif earliest is not None:
+            best = earliest
             reasons.append("it appeared first, and the others came out after it")
         else:
             reasons.append("none stands out by upvotes, date or released code, so any order works")
