@@ -16,33 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from rouge_score import rouge_scorer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from agent.writers.extractive import takeaway
 from agent.writers.extractive.weights import DATA_DIR
+from bench.bench_tldr import load
 from store.models import Paper
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LAMBDA = 20.0
-
-
-def load(path: Path) -> list[tuple[Paper, str]]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            title = record.get("title") or record["source"][0]
-            paper = Paper(
-                id=record["paper_id"],
-                title=title,
-                abstract=" ".join(record["source"]),
-                source=str(path),
-            )
-            rows.append((paper, record["target"][0]))
-    return rows
 
 
 def fit(rows: list[tuple[Paper, str]], names: list[str]) -> dict[str, float]:
