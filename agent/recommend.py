@@ -58,6 +58,7 @@ from agent.themes import unique_phrase
 from agent.verify import strip_citation_marks
 from agent.writers.extractive import main_point, shorten
 from agent.writers.extractive.contrast import describe
+from agent.writers.extractive.phrasing import listing
 from store.chroma import PaperStore
 from store.models import Paper
 
@@ -415,8 +416,7 @@ def _quoted_titles(papers: Sequence[Paper]) -> str:
 
 def _interests_phrase(interests: Sequence[str]) -> str:
     quoted = [f'"{i}"' for i in interests]
-    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
-    return f"your interest{'s' if len(quoted) > 1 else ''} in {listed}"
+    return f"your interest{'s' if len(quoted) > 1 else ''} in {listing(quoted, 'or')}"
 
 
 def unmatched_notice(
@@ -445,9 +445,9 @@ def unmatched_notice(
             )
             for interest in unmatched
         ]
-        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" or {parts[-1]}"
         plural = "s" if len(parts) > 1 else ""
         source = f"resemble {picks_from}" if picks_from else "are for your other interests"
+        listed = listing(parts, "or")
         return f"No paper {scope} matches your interest{plural} in {listed}; the picks {source}."
     seen: dict[str, Paper] = {}
     for interest in unmatched:

@@ -21,6 +21,7 @@ from agent.state import DraftSentence
 from agent.text import split_sentences
 from agent.themes import WeekPhrases, phrase_surface, week_terms
 from agent.writers.extractive.matching import parse_question
+from agent.writers.extractive.phrasing import listing
 from agent.writers.extractive.roles import classify_sentence
 from agent.writers.extractive.shorten import shorten
 from agent.writers.extractive.takeaway import key_result, main_point
@@ -32,12 +33,6 @@ _COUNT = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", 
 
 def _count(n: int) -> str:
     return _COUNT[n] if 0 <= n < len(_COUNT) else "Many"
-
-
-def _listing(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def _capital(text: str) -> str:
@@ -303,7 +298,7 @@ def comparison_sentences(papers: Sequence[Paper], query: str | None = None) -> l
             every = (
                 "Both papers" if len(papers) == 2 else f"All {_count(len(papers)).lower()} papers"
             )
-            opener = f"{every} concern {_listing(shared)}"
+            opener = f"{every} concern {listing(shared)}"
             if groups:
                 opener += "; they differ in approach as follows."
             sentences.append(DraftSentence(text=_sentence(opener), cites=ids))
@@ -315,7 +310,7 @@ def comparison_sentences(papers: Sequence[Paper], query: str | None = None) -> l
         both = "both" if len(names) == 2 else "all"
         sentences.append(
             DraftSentence(
-                text=_sentence(f"{_listing(names)} {both} concern {group.phrase}"),
+                text=_sentence(f"{listing(names)} {both} concern {group.phrase}"),
                 cites=list(group.members),
             )
         )
@@ -468,13 +463,13 @@ def training_sentence(papers: Sequence[Paper], *, say_unknown: bool = True) -> D
     parts = []
     if free:
         verb = "needs" if len(free) == 1 else "need"
-        parts.append(f"{_listing([display_name(p) for p in free])} {verb} no training")
+        parts.append(f"{listing([display_name(p) for p in free])} {verb} no training")
     if trained:
         verb = "trains" if len(trained) == 1 else "train"
-        parts.append(f"{_listing([display_name(p) for p in trained])} {verb} a model")
+        parts.append(f"{listing([display_name(p) for p in trained])} {verb} a model")
     if unknown and say_unknown and (free or trained):
         verb = "does" if len(unknown) == 1 else "do"
-        parts.append(f"{_listing([display_name(p) for p in unknown])} {verb} not say")
+        parts.append(f"{listing([display_name(p) for p in unknown])} {verb} not say")
     if not parts:
         if not say_unknown:
             return None
@@ -508,7 +503,7 @@ def magnitude_sentence(papers: Sequence[Paper]) -> DraftSentence | None:
     sentence = "; ".join(items)
     if without:
         verb = "states" if len(without) == 1 else "state"
-        sentence += f"; {_listing([display_name(p) for p in without])} {verb} no figure"
+        sentence += f"; {listing([display_name(p) for p in without])} {verb} no figure"
     return DraftSentence(text=_sentence(sentence), cites=[p.id for p in [*with_figures, *without]])
 
 
@@ -518,10 +513,10 @@ def code_sentence(papers: Sequence[Paper]) -> DraftSentence:
     parts = []
     if with_code:
         verb = "links" if len(with_code) == 1 else "link"
-        parts.append(f"{_listing([display_name(p) for p in with_code])} {verb} code")
+        parts.append(f"{listing([display_name(p) for p in with_code])} {verb} code")
     if without:
         verb = "does" if len(without) == 1 else "do"
-        parts.append(f"{_listing([display_name(p) for p in without])} {verb} not link code")
+        parts.append(f"{listing([display_name(p) for p in without])} {verb} not link code")
     return DraftSentence(
         text=_sentence("; ".join(parts)), cites=[p.id for p in [*with_code, *without]]
     )
@@ -536,7 +531,7 @@ def benchmark_sentence(papers: Sequence[Paper]) -> DraftSentence | None:
     parts = [f"{display_name(p)} reports results on {b}" for p, b in with_bench]
     if without:
         verb = "names" if len(without) == 1 else "name"
-        parts.append(f"{_listing([display_name(p) for p in without])} {verb} no benchmark")
+        parts.append(f"{listing([display_name(p) for p in without])} {verb} no benchmark")
     return DraftSentence(
         text=_sentence("; ".join(parts)),
         cites=[p.id for p, _ in with_bench] + [p.id for p in without],
@@ -592,15 +587,15 @@ def _overview(papers: Sequence[Paper]) -> DraftSentence:
     if groups and len(groups) >= 1:
         by_id = {p.id: p for p in papers}
         lines = [
-            f"{_listing([display_name(by_id[i]) for i in g.members])} on {g.phrase}" for g in groups
+            f"{listing([display_name(by_id[i]) for i in g.members])} on {g.phrase}" for g in groups
         ]
         grouped = {i for g in groups for i in g.members}
         rest = [display_name(p) for p in papers if p.id not in grouped]
         if rest:
             verb = "takes another route" if len(rest) == 1 else "take other routes"
-            lines.append(f"{_listing(rest)} {verb}")
+            lines.append(f"{listing(rest)} {verb}")
         return DraftSentence(text=f"{head}: " + "; ".join(lines) + ".", cites=ids)
-    return DraftSentence(text=f"{head}: {_listing(names)}.", cites=ids)
+    return DraftSentence(text=f"{head}: {listing(names)}.", cites=ids)
 
 
 def aspect_sentence(aspect: Aspect, paper: Paper) -> str | None:

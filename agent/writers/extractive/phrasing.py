@@ -40,8 +40,8 @@ def short_title(paper: Paper) -> str:
     return paper.title
 
 
-def listing(items: Sequence[str]) -> str:
-    """`["a", "b", "c"]` -> `"a, b and c"`."""
+def listing(items: Sequence[str], conjunction: str = "and") -> str:
+    """`["a", "b", "c"]` -> `"a, b and c"` (or `"a, b or c"` with `conjunction="or"`)."""
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + f" and {items[-1]}"
+    return ", ".join(items[:-1]) + f" {conjunction} {items[-1]}"
